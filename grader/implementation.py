@@ -1,0 +1,210 @@
+"""Which implementation is under test, and how its modules are loaded.
+
+An implementation is named by a spec:
+
+* ``kata`` or ``solutions``: the packages of this project;
+* a folder in the handout's flat layout (``nn.py``, ``util.py``, ``q4.py`` ... importing
+  each other with flat imports such as ``from util import *``): a student's submission.
+
+Flat folders are loaded as students run them: the folder goes first on ``sys.path`` and
+each file is imported under its own name (``nn``, ``util``). Three kindnesses make code
+written for older libraries gradable on today's:
+
+* ``util.py`` is the handout's file, not the student's work: when it is missing, the
+  project's own is used;
+* NumPy 2 removed the ``np.float``/``np.int``/``np.bool``... aliases that the handout's
+  ``util.py`` and many submissions use: they are restored (and reported) before import;
+* ``run_q*.py`` files are scripts that train at import time: they are imported only when
+  their top level holds nothing but imports, definitions and a ``__main__`` guard.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+ENV_VAR = "NRK_IMPL"
+PACKAGES = ("kata", "solutions")
+
+# Aliases NumPy 2 removed, restored for flat submissions only.
+NUMPY_ALIASES = {
+    "float": float,
+    "int": int,
+    "bool": bool,
+    "object": object,
+    "complex": complex,
+    "str": str,
+}
+
+
+class ImplementationError(ValueError):
+    """The spec names no usable implementation."""
+
+
+class NotProvided(LookupError):
+    """The implementation does not provide a module (or provides it only as a script)."""
+
+
+@dataclass
+class Implementation:
+    """A resolved implementation: a package of this project or a flat-layout folder."""
+
+    spec: str
+    package: str | None = None
+    folder: Path | None = None
+    shims: list[str] = field(default_factory=list)
+    _modules: dict[str, ModuleType] = field(default_factory=dict, repr=False)
+
+    @property
+    def label(self) -> str:
+        return self.package or str(self.folder)
+
+    def load(self, name: str) -> ModuleType:
+        """Import module ``name`` (``'nn'``, ``'util'``, ``'run_q2'`` ...) of this implementation.
+
+        Raises
+        ------
+        NotProvided
+            The implementation has no such module, or only a script that must not be imported.
+        """
+        if name not in self._modules:
+            self._modules[name] = (
+                self._load_package(name) if self.package else self._load_flat(name)
+            )
+        return self._modules[name]
+
+    def _load_package(self, name: str) -> ModuleType:
+        qualified = f"{self.package}.{name}"
+        try:
+            return importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name == qualified:
+                raise NotProvided(f"{self.package} has no module {name}.py") from None
+            raise
+
+    def _load_flat(self, name: str) -> ModuleType:
+        assert self.folder is not None
+        path = self.folder / f"{name}.py"
+        if name == "util" and not path.exists():
+            return self._project_util()
+        if not path.exists():
+            raise NotProvided(f"{self.folder} has no {name}.py")
+        if name.startswith("run_q") and not is_import_safe(path):
+            raise NotProvided(
+                f"{path.name} is a script (it runs code at import); these checks need its "
+                "functions, as in the kata layout (definitions plus an "
+                "`if __name__ == '__main__':` guard)"
+            )
+        self._apply_numpy_shims()
+        folder = str(self.folder)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        if not (self.folder / "util.py").exists():
+            self._project_util()
+        existing = sys.modules.get(name)
+        if existing is not None and Path(getattr(existing, "__file__", "") or "") != path:
+            raise ImplementationError(
+                f"a module named {name!r} is already imported from {existing.__file__}; "
+                "test one flat folder per process"
+            )
+        return importlib.import_module(name)
+
+    def _project_util(self) -> ModuleType:
+        """Use the project's util.py (the handout's file) under the flat name ``util``."""
+        module = importlib.import_module("kata.util")
+        sys.modules.setdefault("util", module)
+        return sys.modules["util"]
+
+    def _apply_numpy_shims(self) -> None:
+        import numpy as np
+
+        for alias, value in NUMPY_ALIASES.items():
+            if alias not in np.__dict__:
+                setattr(np, alias, value)
+                self.shims.append(f"np.{alias}")
+
+
+def resolve(spec: str | None = None) -> Implementation:
+    """Resolve ``spec`` (default: ``$NRK_IMPL``, else ``'kata'``) to an Implementation.
+
+    Raises
+    ------
+    ImplementationError
+        The spec is neither ``kata``, ``solutions`` nor a folder holding ``nn.py``.
+    """
+    spec = spec or os.environ.get(ENV_VAR) or "kata"
+    if spec in PACKAGES:
+        if importlib.util.find_spec(spec) is None:
+            raise ImplementationError(
+                f"the {spec!r} package is not available here"
+                + (" (student releases ship without solutions/)" if spec == "solutions" else "")
+            )
+        return Implementation(spec, package=spec)
+    folder = Path(spec).expanduser()
+    if not folder.is_dir():
+        raise ImplementationError(
+            f"--impl {spec!r}: expected 'kata', 'solutions' or a folder in the handout's "
+            "layout (nn.py, util.py, q4.py ...), but there is no such folder"
+        )
+    if not (folder / "nn.py").is_file():
+        raise ImplementationError(
+            f"--impl {spec!r}: the folder has no nn.py; expected the handout's flat layout "
+            f"(nn.py, util.py, q4.py ...). It holds: {sorted(p.name for p in folder.iterdir())}"
+        )
+    return Implementation(spec, folder=folder.resolve())
+
+
+_SAFE_TOP_LEVEL = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+)
+
+
+def is_import_safe(path: Path) -> bool:
+    """True when importing ``path`` only defines things: imports, definitions, constants,
+    docstrings and an ``if __name__ == '__main__':`` block."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return True  # importing it reports the syntax error itself
+    for node in tree.body:
+        if isinstance(node, _SAFE_TOP_LEVEL):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # docstring
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and _is_literal(node.value):
+            continue
+        if isinstance(node, ast.If) and _is_main_guard(node.test):
+            continue
+        return False
+    return True
+
+
+def _is_literal(node: ast.AST | None) -> bool:
+    if node is None:
+        return True
+    try:
+        ast.literal_eval(node)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_main_guard(test: ast.AST) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )

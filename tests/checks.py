@@ -1,0 +1,54 @@
+"""Assertion helpers whose messages teach: they say what was expected and what came back."""
+
+import numpy as np
+import pytest
+
+
+def array_result(value, what, shape=None):
+    """``value`` as an ndarray, failing with a clear message when it is None or misshapen."""
+    if value is None:
+        pytest.fail(
+            f"{what} returned None: expected an array"
+            + (f" of shape {shape}" if shape else "")
+            + ". Did you forget to `return` it?",
+            pytrace=False,
+        )
+    array = np.asarray(value)
+    if shape is not None and array.shape != tuple(shape):
+        pytest.fail(f"{what}: expected shape {tuple(shape)}, got {array.shape}", pytrace=False)
+    return array
+
+
+def assert_finite(array, what, hint=""):
+    bad = ~np.isfinite(array)
+    if bad.any():
+        pytest.fail(
+            f"{what} has {bad.sum()} NaN/inf value(s) out of {array.size}. {hint}".strip(),
+            pytrace=False,
+        )
+
+
+def snapshot(*arrays):
+    return [np.array(a, copy=True) for a in arrays]
+
+
+def assert_unchanged(before, after, names, function):
+    """Fail, naming the argument, when ``function`` changed an input in place."""
+    for name, old, new in zip(names, before, after):
+        if not np.array_equal(old, new, equal_nan=True):
+            pytest.fail(
+                f"{function} changed its argument `{name}` in place; compute a new array "
+                "instead (e.g. `x = x - m`, not `x -= m`)",
+                pytrace=False,
+            )
+
+
+def batch_hint(analytic, expected, n):
+    """A hint when ``analytic`` looks like ``expected`` averaged over a batch of ``n``."""
+    analytic = np.asarray(analytic, dtype=float)
+    if n > 1 and np.allclose(analytic * n, expected, rtol=1e-6, atol=1e-9):
+        return (
+            f" It equals the expected value divided by the batch size {n}:"
+            " sum over the batch, don't average."
+        )
+    return ""

@@ -1,0 +1,213 @@
+"""Test-suite plumbing: which implementation is tested, and how results are reported.
+
+* ``pytest`` tests ``kata``; ``pytest --impl solutions`` the references; ``pytest --impl DIR``
+  a folder in the handout's flat layout. ``NRK_IMPL`` does the same as ``--impl``.
+* A stub's ``NotImplementedError`` is reported as NOT IMPLEMENTED (with the question id),
+  not as a failure, and the run ends with a progress summary per handout question.
+* ``--results-json FILE`` writes one record per test (used by the grader).
+* Hypothesis profiles: ``ci`` (derandomized; loaded when ``CI`` is set) and ``dev``;
+  ``HYPOTHESIS_PROFILE`` or ``--hypothesis-profile`` choose another.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from grader.implementation import ImplementationError, NotProvided, resolve
+from grader.questions import QUESTIONS, question_of
+
+# No "explain" phase: it is slow on failures and its notes are not aimed at students.
+_COMMON = dict(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    max_examples=40,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+settings.register_profile("ci", derandomize=True, print_blob=True, **_COMMON)
+settings.register_profile("dev", **_COMMON)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
+
+NOT_IMPLEMENTED = "not implemented"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("nn-recognition-kata")
+    group.addoption(
+        "--impl",
+        default=None,
+        help="implementation to test: kata (default), solutions, or a folder in the "
+        "handout's flat layout (nn.py, util.py ...). Env: NRK_IMPL.",
+    )
+    group.addoption(
+        "--results-json",
+        default=None,
+        metavar="FILE",
+        help="write one JSON record per test (question, outcome, message) to FILE",
+    )
+
+
+def pytest_configure(config):
+    try:
+        config.nrk_impl = resolve(config.getoption("--impl"))
+    except ImplementationError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.pluginmanager.register(ProgressRecorder(config), "nrk-progress")
+
+
+def pytest_report_header(config):
+    return f"implementation under test: {config.nrk_impl.label}"
+
+
+# ----------------------------------------------------------------------------- fixtures
+def _load(request, name):
+    impl = request.config.nrk_impl
+    try:
+        return impl.load(name)
+    except NotProvided as exc:
+        pytest.skip(str(exc))
+    except Exception as exc:  # a student's module that fails to import
+        pytest.fail(
+            f"could not import {name}.py of {impl.label}: {type(exc).__name__}: {exc}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def nn(request):
+    """The implementation's ``nn`` module."""
+    return _load(request, "nn")
+
+
+@pytest.fixture(scope="session")
+def util(request):
+    """The implementation's ``util`` module (the project's own for flat folders without one)."""
+    return _load(request, "util")
+
+
+@pytest.fixture(scope="session")
+def run_q2(request):
+    """The implementation's ``run_q2`` module (functions of Q2.4 and Q2.5)."""
+    return _load(request, "run_q2")
+
+
+@pytest.fixture(scope="session")
+def impl_params(nn):
+    """Convert a params dict with 1-D biases to the implementation's bias convention.
+
+    The convention, ``(out,)`` (the handout's) or ``(1, out)``, is probed from the
+    implementation's ``initialize_weights``, so a ``(1, out)`` bias used consistently is
+    graded fairly.
+    """
+    probe = {}
+    try:
+        nn.initialize_weights(3, 2, probe, "probe")
+        row_bias = np.shape(probe.get("bprobe")) == (1, 2)
+    except Exception:
+        row_bias = False
+
+    def convert(params):
+        if not row_bias:
+            return dict(params)
+        return {k: v.reshape(1, -1) if k.startswith("b") else v for k, v in params.items()}
+
+    return convert
+
+
+# ----------------------------------------------------------------------------- reporting
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is None or not report.failed:
+        return
+    if call.excinfo.errisinstance(NotImplementedError):
+        what = str(call.excinfo.value) or "NotImplementedError"
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] + 1, f"not implemented yet: {what}")
+        report.nrk_message = f"not implemented yet: {what}"
+        report.nrk_not_implemented = True
+    else:
+        report.nrk_message = call.excinfo.exconly().strip()[:2000]
+
+
+def pytest_report_teststatus(report, config):
+    if getattr(report, "nrk_not_implemented", False):
+        return NOT_IMPLEMENTED, "N", ("NOT IMPLEMENTED", {"yellow": True})
+    return None
+
+
+class ProgressRecorder:
+    """Collects one record per test; writes ``--results-json`` and the progress summary."""
+
+    def __init__(self, config):
+        self.config = config
+        self.records = {}
+
+    def pytest_runtest_logreport(self, report):
+        question = question_of(report.keywords)
+        record = self.records.setdefault(
+            report.nodeid,
+            {
+                "nodeid": report.nodeid,
+                "question": question.id if question else None,
+                "q1": "q1" in report.keywords,
+                "outcome": "passed",
+                "message": "",
+                "duration": 0.0,
+            },
+        )
+        record["duration"] += report.duration
+        if getattr(report, "nrk_not_implemented", False):
+            record.update(outcome=NOT_IMPLEMENTED, message=report.nrk_message)
+        elif report.failed:
+            message = getattr(report, "nrk_message", "") or str(report.longrepr)[-2000:]
+            record.update(outcome="failed", message=message)
+        elif report.skipped and record["outcome"] == "passed":
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+            record.update(outcome="skipped", message=reason)
+
+    def pytest_sessionfinish(self, session):
+        path = self.config.getoption("--results-json")
+        if not path:
+            return
+        impl = self.config.nrk_impl
+        payload = {
+            "implementation": impl.label,
+            "shims": sorted(set(impl.shims)),
+            "tests": list(self.records.values()),
+        }
+        Path(path).write_text(json.dumps(payload, indent=1), encoding="utf-8")
+
+    def pytest_terminal_summary(self, terminalreporter):
+        groups = defaultdict(Counter)
+        for record in self.records.values():
+            key = record["question"] or ("1" if record["q1"] else None)
+            if key:
+                groups[key][record["outcome"]] += 1
+        if not groups:
+            return
+        tr = terminalreporter
+        tr.section(f"progress by handout question ({self.config.nrk_impl.label})", sep="-")
+        titles = {q.id: q.title for q in QUESTIONS} | {"1": "theory, as facts about the code"}
+        for qid in sorted(groups, key=lambda s: [int(p) for p in s.split(".")]):
+            counts = groups[qid]
+            total = sum(counts.values())
+            parts = [f"{counts['passed']}/{total} passed"]
+            kinds = ("failed", NOT_IMPLEMENTED, "skipped")
+            parts += [f"{counts[k]} {k}" for k in kinds if counts[k]]
+            failed = bool(counts["failed"])
+            tr.write_line(
+                f"  Q{qid:<7}{titles.get(qid, ''):<44}{', '.join(parts)}",
+                green=counts["passed"] == total,
+                red=failed,
+                yellow=not failed and counts["passed"] < total,
+            )

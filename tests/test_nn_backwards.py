@@ -1,0 +1,89 @@
+"""Q2.3 backwards: gradients against central differences of the summed loss."""
+
+import numpy as np
+import oracle
+import pytest
+from checks import array_result, assert_unchanged, batch_hint, snapshot
+from hypothesis import assume, given
+from strategies import networks
+
+pytestmark = pytest.mark.q2_3
+
+TOLERANCE = 1e-6  # relative error, float64
+
+
+def _backprop(nn, net, params):
+    """Run the implementation's forward/backwards through the network; return grad_X."""
+    h = net["X"]
+    for name, act in net["layers"]:
+        h = nn.forward(h, params, name, oracle.ACTIVATIONS[act][0])
+    logits = array_result(
+        nn.forward(h, params, "output", oracle.ACTIVATIONS["linear"][0]),
+        "forward",
+        (len(h), params["Woutput"].shape[1]),
+    )
+    delta = oracle.softmax(logits) - net["y"]
+    before = snapshot(delta)
+    d = nn.backwards(delta, params, "output", oracle.ACTIVATIONS["linear"][1])
+    assert_unchanged(before, [delta], ["delta"], "backwards")
+    for name, act in reversed(net["layers"]):
+        d = array_result(d, f"backwards (the grad_X it returns, layer above {name})")
+        d = nn.backwards(d, params, name, oracle.ACTIVATIONS[act][1])
+    return d
+
+
+def _away_from_relu_kink(net, params):
+    _, pres = oracle.mlp_logits(net["X"], params, net["layers"])
+    return all(np.abs(z).min() > 1e-3 for z, (_, act) in zip(pres, net["layers"]) if act == "relu")
+
+
+@given(net=networks())
+def test_gradients_match_central_differences(nn, impl_params, net):
+    params = impl_params(net["params"])
+    X, y, layers = net["X"], net["y"], net["layers"]
+    assume(_away_from_relu_kink(net, params))
+    grad_X = _backprop(nn, net, params)
+
+    def loss():
+        return oracle.mlp_loss(X, y, params, layers)
+
+    n = len(X)
+    for name in [name for name, _ in layers] + ["output"]:
+        for kind in ("W", "b"):
+            key = kind + name
+            grad_key = "grad_" + key
+            assert grad_key in params, (
+                f"backwards(..., name={name!r}) must store params[{grad_key!r}]"
+            )
+            analytic = np.asarray(params[grad_key])
+            assert analytic.shape == np.shape(params[key]), (
+                f"params[{grad_key!r}] has shape {analytic.shape}; it must have the shape of "
+                f"params[{key!r}], {np.shape(params[key])}"
+            )
+            numeric = oracle.central_differences(loss, params[key])
+            err = oracle.relative_error(analytic, numeric)
+            assert err <= TOLERANCE, (
+                f"{grad_key} differs from central differences of the summed loss "
+                f"(relative error {err:.1e} > {TOLERANCE:g}).{batch_hint(analytic, numeric, n)}"
+                " Remember to go through the activation first: delta * activation_deriv(post_act)."
+            )
+    grad_X = array_result(grad_X, "backwards (grad_X of the first layer)", X.shape)
+    numeric = oracle.central_differences(loss, X)
+    err = oracle.relative_error(grad_X, numeric)
+    assert err <= TOLERANCE, (
+        f"the returned grad_X differs from central differences (relative error {err:.1e}): "
+        "grad_X = (delta * activation_deriv(post_act)) @ W.T"
+    )
+
+
+@given(net=networks(activations=("sigmoid",), max_hidden=1))
+def test_uses_the_cache_of_forward(nn, impl_params, net):
+    """backwards reads X and post_act from params['cache_' + name], not from elsewhere."""
+    params = impl_params(net["params"])
+    _backprop(nn, net, params)
+    grads = {k: np.array(v) for k, v in params.items() if k.startswith("grad_")}
+    _backprop(nn, net, params)  # same inputs, same cache: same gradients
+    for key, value in grads.items():
+        np.testing.assert_allclose(
+            params[key], value, rtol=1e-12, err_msg=f"{key} changed between two identical passes"
+        )

@@ -1,0 +1,78 @@
+"""Q2.2.3 compute_loss_and_acc: summed cross-entropy and accuracy as a fraction."""
+
+import numpy as np
+import oracle
+import pytest
+from checks import assert_unchanged, snapshot
+from hypothesis import given
+from strategies import classification_batches, one_hot
+
+pytestmark = pytest.mark.q2_2_3
+
+
+def _loss_and_acc(nn, y, probs):
+    result = nn.compute_loss_and_acc(y, probs)
+    assert result is not None and len(result) == 2, (
+        f"compute_loss_and_acc should return (loss, acc), got {result!r}"
+    )
+    loss, acc = result
+    assert np.ndim(loss) == 0 and np.ndim(acc) == 0, (
+        f"loss and acc should be scalars, got shapes {np.shape(loss)} and {np.shape(acc)}"
+    )
+    return float(loss), float(acc)
+
+
+@given(batch=classification_batches())
+def test_loss_is_summed_cross_entropy(nn, batch):
+    y, probs = batch
+    loss, _ = _loss_and_acc(nn, y, probs)
+    expected = oracle.cross_entropy_sum(y, probs)
+    hint = ""
+    if len(y) > 1 and np.isclose(loss * len(y), expected, rtol=1e-9):
+        hint = f" It equals the sum divided by N = {len(y)}: sum over the batch, don't average."
+    assert np.isclose(loss, expected, rtol=1e-9, atol=1e-12), (
+        f"loss = {loss!r}, expected -sum_i log(probs[i, label_i]) = {expected!r}.{hint}"
+    )
+
+
+@given(batch=classification_batches())
+def test_accuracy_is_a_fraction(nn, batch):
+    y, probs = batch
+    _, acc = _loss_and_acc(nn, y, probs)
+    expected = oracle.accuracy(y, probs)
+    assert 0 <= acc <= 1, (
+        f"accuracy is a fraction in [0, 1] (not a count or a percentage), got {acc}"
+    )
+    assert np.isclose(acc, expected), (
+        f"accuracy = {acc}, expected {expected}: the fraction of rows whose argmax of probs "
+        "equals the argmax of y"
+    )
+
+
+def test_handout_sanity_values(nn):
+    """Uniform predictions over 4 classes on 40 examples: loss 40 log 4 (~55), accuracy 1/4."""
+    labels = np.repeat(np.arange(4), 10)
+    y = one_hot(labels, 4)
+    probs = np.full((40, 4), 0.25)
+    probs[np.arange(40), (labels + 1) % 4] += 1e-9  # break ties towards a wrong class...
+    probs[np.arange(40)[::4], labels[::4]] += 2e-9  # ...except for every 4th example
+    probs /= probs.sum(axis=1, keepdims=True)
+    loss, acc = _loss_and_acc(nn, y, probs)
+    assert np.isclose(loss, -40 * np.log(0.25), rtol=1e-6), f"expected ~55.45, got {loss}"
+    assert np.isclose(acc, 0.25), f"expected accuracy 0.25, got {acc}"
+
+
+def test_perfect_predictions(nn):
+    y = one_hot(np.array([2, 0, 1]), 3)
+    loss, acc = _loss_and_acc(nn, y, y.copy())
+    assert np.isclose(loss, 0.0, atol=1e-12) and acc == 1.0, (
+        f"probabilities equal to the labels give loss 0 and accuracy 1, got {loss}, {acc}"
+    )
+
+
+@given(batch=classification_batches())
+def test_does_not_modify_its_inputs(nn, batch):
+    y, probs = batch
+    before = snapshot(y, probs)
+    nn.compute_loss_and_acc(y, probs)
+    assert_unchanged(before, [y, probs], ["y", "probs"], "compute_loss_and_acc")
