@@ -105,8 +105,9 @@ def load_source(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         index, classes = src["byclass_index"].astype(np.int64), src["classes"]
     n = len(labels)
     if images.shape != (n, _GLYPH, _GLYPH) or images.dtype != np.uint8:
-        raise ValueError(f"{path}: expected images uint8 (N, 28, 28), got {images.dtype} "
-                         f"{images.shape}")
+        raise ValueError(
+            f"{path}: expected images uint8 (N, 28, 28), got {images.dtype} {images.shape}"
+        )
     if index.shape != (n,) or len(np.unique(index)) != n:
         raise ValueError(f"{path}: expected {n} distinct byclass_index values")
     if "".join(classes.tolist()) != CLASSES or labels.max() >= len(CLASSES):
@@ -257,10 +258,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m coursedata.build_standin", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--source", type=Path, default=None,
-                        help=f"emnist36_dev.npz (default: $NRK_EMNIST36 or {DEFAULT_SOURCE})")
-    parser.add_argument("--out", type=Path, default=DATA_DIR / STANDIN_NAME,
-                        help="output npz (default: %(default)s)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help=f"emnist36_dev.npz (default: $NRK_EMNIST36 or {DEFAULT_SOURCE})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DATA_DIR / STANDIN_NAME,
+        help="output npz (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=SEED, help="default: %(default)s")
     args = parser.parse_args(argv)
     source = args.source or default_source()

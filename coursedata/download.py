@@ -206,8 +206,9 @@ def fetch(
         progressbar=True, timeout=(timeout, max(timeout, READ_TIMEOUT))
     )
     try:
-        path = pooch.retrieve(url, known_hash=sha256, fname=name, path=folder,
-                              downloader=downloader, progressbar=True)
+        path = pooch.retrieve(
+            url, known_hash=sha256, fname=name, path=folder, downloader=downloader, progressbar=True
+        )
     except requests.exceptions.RequestException as exc:
         raise DownloadError(
             f"could not download {name} from {url} ({type(exc).__name__}: {exc}). "
@@ -226,8 +227,13 @@ def fetch(
 
 def _find_member(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
     """The zip entry whose basename is ``name`` (archives may nest files in a folder)."""
-    hits = [i for i in zf.infolist() if not i.is_dir() and Path(i.filename).name == name
-            and not i.filename.startswith("__MACOSX")]
+    hits = [
+        i
+        for i in zf.infolist()
+        if not i.is_dir()
+        and Path(i.filename).name == name
+        and not i.filename.startswith("__MACOSX")
+    ]
     return hits[0] if hits else None
 
 
@@ -265,8 +271,7 @@ def extract(
             for name, expected in members.items():
                 info = _find_member(zf, name)
                 if info is None:
-                    raise DownloadError(f"{archive} has no {name}; expected "
-                                        f"{', '.join(members)}")
+                    raise DownloadError(f"{archive} has no {name}; expected {', '.join(members)}")
                 fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
                 staged.append((Path(tmp), folder / name))
                 with os.fdopen(fd, "wb") as out, zf.open(info) as src:
@@ -281,8 +286,9 @@ def extract(
         for tmp, final in staged:
             os.replace(tmp, final)
     except zipfile.BadZipFile as exc:
-        raise DownloadError(f"{archive} is not a valid zip file ({exc}); delete it and "
-                            "download it again") from exc
+        raise DownloadError(
+            f"{archive} is not a valid zip file ({exc}); delete it and download it again"
+        ) from exc
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
@@ -343,8 +349,9 @@ def download(
         return [target / n for n in members]
     if sha256 == FROM_TABLE:
         sha256 = remote.sha256 if remote else None
-    archive = fetch(name, base / "downloads", url=url, sha256=sha256, timeout=timeout,
-                    install_dir=target)
+    archive = fetch(
+        name, base / "downloads", url=url, sha256=sha256, timeout=timeout, install_dir=target
+    )
     try:
         paths = extract(archive, target, members)
     except DownloadError:
@@ -360,12 +367,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m coursedata.download", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--dest", type=Path, default=None,
-                        help=f"data directory (default: $NRK_DATA_DIR or {data_dir()})")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="connect timeout in seconds (default: %(default)s)")
-    parser.add_argument("--only", choices=sorted(REMOTES), action="append",
-                        help="download only this archive (repeatable; default: all)")
+    parser.add_argument(
+        "--dest",
+        type=Path,
+        default=None,
+        help=f"data directory (default: $NRK_DATA_DIR or {data_dir()})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="connect timeout in seconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=sorted(REMOTES),
+        action="append",
+        help="download only this archive (repeatable; default: all)",
+    )
     parser.add_argument("--force", action="store_true", help="download even if installed")
     args = parser.parse_args(argv)
     try:

@@ -159,8 +159,9 @@ def _check_shapes(path: Path, split: str, x: np.ndarray, y: np.ndarray) -> None:
     if y.ndim != 2 or y.shape[1] != len(CLASSES):
         raise DataError(f"{path}: {split}_labels has shape {y.shape}; {expected} one-hot")
     if x.shape[0] != y.shape[0]:
-        raise DataError(f"{path}: {x.shape[0]} images but {y.shape[0]} labels; {expected} "
-                        "with the same N")
+        raise DataError(
+            f"{path}: {x.shape[0]} images but {y.shape[0]} labels; {expected} with the same N"
+        )
 
 
 def _check_values(path: Path, split: str, x: np.ndarray, y: np.ndarray) -> None:
@@ -242,11 +243,14 @@ def _read_standin(path: Path) -> dict[str, np.ndarray]:
     for split in SPLITS:
         data, labels = arrays[f"{split}_data"], arrays[f"{split}_labels"]
         if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != N_PIXELS:
-            raise DataError(f"{path}: {split}_data is {data.dtype} {data.shape}; expected "
-                            f"uint8 N x {N_PIXELS}")
+            raise DataError(
+                f"{path}: {split}_data is {data.dtype} {data.shape}; expected uint8 N x {N_PIXELS}"
+            )
         if labels.shape != (data.shape[0],) or labels.max(initial=0) >= len(CLASSES):
-            raise DataError(f"{path}: {split}_labels has shape {labels.shape}; expected "
-                            f"{data.shape[0]} class indices in 0..{len(CLASSES) - 1}")
+            raise DataError(
+                f"{path}: {split}_labels has shape {labels.shape}; expected "
+                f"{data.shape[0]} class indices in 0..{len(CLASSES) - 1}"
+            )
     _STANDIN_CACHE.clear()
     _STANDIN_CACHE[key] = arrays
     return arrays
@@ -330,8 +334,10 @@ def load_sample_images(data_dir: str | os.PathLike[str] | None = None) -> list[P
     folder = _resolve_dir(data_dir) / "images"
     photos = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not photos:
-        raise DataError(f"no sample photos ({', '.join(IMAGE_SUFFIXES)}) in {folder}; expected "
-                        "01_list.jpg ... 04_deep.jpg (`python -m coursedata.download`)")
+        raise DataError(
+            f"no sample photos ({', '.join(IMAGE_SUFFIXES)}) in {folder}; expected "
+            "01_list.jpg ... 04_deep.jpg (`python -m coursedata.download`)"
+        )
     return photos
 
 
@@ -368,6 +374,8 @@ def load_ground_truth(path: str | os.PathLike[str] | None = None) -> dict[str, l
         raise DataError(f"{path}: no non-empty 'images' object at the top level; {schema}")
     for name, lines in images.items():
         if not (isinstance(lines, list) and lines and all(isinstance(s, str) for s in lines)):
-            raise DataError(f"{path}: images[{name!r}] is {lines!r}; {schema} (a non-empty "
-                            "list of strings per photo)")
+            raise DataError(
+                f"{path}: images[{name!r}] is {lines!r}; {schema} (a non-empty "
+                "list of strings per photo)"
+            )
     return {name: list(lines) for name, lines in images.items()}

@@ -48,6 +48,12 @@ def pytest_addoption(parser):
         "handout's flat layout (nn.py, util.py ...). Env: NRK_IMPL.",
     )
     group.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run the slow tier (end-to-end checks, the mutant suite); CI runs it",
+    )
+    group.addoption(
         "--results-json",
         default=None,
         metavar="FILE",
@@ -61,6 +67,15 @@ def pytest_configure(config):
     except ImplementationError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ProgressRecorder(config), "nrk-progress")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow"):
+        return
+    slow = [item for item in items if "slow" in item.keywords]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if "slow" not in item.keywords]
 
 
 def pytest_report_header(config):

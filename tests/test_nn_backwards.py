@@ -37,39 +37,62 @@ def _away_from_relu_kink(net, params):
     return all(np.abs(z).min() > 1e-3 for z, (_, act) in zip(pres, net["layers"]) if act == "relu")
 
 
-@given(net=networks())
-def test_gradients_match_central_differences(nn, impl_params, net):
+def _prepare(nn, impl_params, net):
     params = impl_params(net["params"])
-    X, y, layers = net["X"], net["y"], net["layers"]
     assume(_away_from_relu_kink(net, params))
     grad_X = _backprop(nn, net, params)
 
     def loss():
-        return oracle.mlp_loss(X, y, params, layers)
+        return oracle.mlp_loss(net["X"], net["y"], params, net["layers"])
 
-    n = len(X)
-    for name in [name for name, _ in layers] + ["output"]:
+    return params, grad_X, loss
+
+
+def _layer_names(net):
+    return [name for name, _ in net["layers"]] + ["output"]
+
+
+@given(net=networks())
+def test_stores_gradients_shaped_like_the_parameters(nn, impl_params, net):
+    params, _, _ = _prepare(nn, impl_params, net)
+    for name in _layer_names(net):
         for kind in ("W", "b"):
-            key = kind + name
-            grad_key = "grad_" + key
+            key, grad_key = kind + name, "grad_" + kind + name
             assert grad_key in params, (
                 f"backwards(..., name={name!r}) must store params[{grad_key!r}]"
             )
-            analytic = np.asarray(params[grad_key])
-            assert analytic.shape == np.shape(params[key]), (
-                f"params[{grad_key!r}] has shape {analytic.shape}; it must have the shape of "
+            shape = np.shape(params[grad_key])
+            assert shape == np.shape(params[key]), (
+                f"params[{grad_key!r}] has shape {shape}; it must have the shape of "
                 f"params[{key!r}], {np.shape(params[key])}"
             )
-            numeric = oracle.central_differences(loss, params[key])
-            err = oracle.relative_error(analytic, numeric)
-            assert err <= TOLERANCE, (
-                f"{grad_key} differs from central differences of the summed loss "
-                f"(relative error {err:.1e} > {TOLERANCE:g}).{batch_hint(analytic, numeric, n)}"
-                " Remember to go through the activation first: delta * activation_deriv(post_act)."
-            )
+
+
+@pytest.mark.parametrize("kind", ["W", "b"])
+@given(net=networks())
+def test_parameter_gradients_match_central_differences(nn, impl_params, kind, net):
+    params, _, loss = _prepare(nn, impl_params, net)
+    for name in _layer_names(net):
+        key = kind + name
+        analytic = np.asarray(params.get("grad_" + key))
+        numeric = oracle.central_differences(loss, params[key])
+        assert analytic.size == numeric.size, f"grad_{key} has the wrong number of entries"
+        analytic = analytic.reshape(numeric.shape)
+        err = oracle.relative_error(analytic, numeric)
+        hint = batch_hint(analytic, numeric, len(net["X"]))
+        assert err <= TOLERANCE, (
+            f"grad_{key} differs from central differences of the summed loss "
+            f"(relative error {err:.1e} > {TOLERANCE:g}).{hint}"
+            " Remember to go through the activation first: delta * activation_deriv(post_act)."
+        )
+
+
+@given(net=networks())
+def test_returned_grad_X_matches_central_differences(nn, impl_params, net):
+    _, grad_X, loss = _prepare(nn, impl_params, net)
+    X = net["X"]
     grad_X = array_result(grad_X, "backwards (grad_X of the first layer)", X.shape)
-    numeric = oracle.central_differences(loss, X)
-    err = oracle.relative_error(grad_X, numeric)
+    err = oracle.relative_error(grad_X, oracle.central_differences(loss, X))
     assert err <= TOLERANCE, (
         f"the returned grad_X differs from central differences (relative error {err:.1e}): "
         "grad_X = (delta * activation_deriv(post_act)) @ W.T"

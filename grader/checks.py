@@ -1,0 +1,59 @@
+"""Run the test suite's checks for some questions against an implementation, in a subprocess.
+
+The submission's code runs only in that child process; the grader reads back plain JSON
+records (one per check) written by the suite's ``--results-json`` option.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.questions import Question
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+
+
+@dataclass
+class CheckRun:
+    """What one run of the checks produced."""
+
+    records: list[dict]
+    shims: list[str]
+    error: str = ""  # why the run produced no usable records, if it did not
+
+
+def run_checks(impl_spec: str, questions: list[Question], timeout: float = 900) -> CheckRun:
+    """Run the checks of ``questions`` against ``impl_spec`` and return their records.
+
+    Hypothesis runs with the derandomized ``ci`` profile, so a grade is reproducible.
+    """
+    markers = " or ".join(q.marker for q in questions)
+    with tempfile.TemporaryDirectory(prefix="nrk-grade-") as tmp:
+        results = Path(tmp) / "records.json"
+        command = [
+            sys.executable, "-m", "pytest", str(TESTS),
+            "--impl", impl_spec, "-m", markers,
+            "-q", "-p", "no:cacheprovider", "--no-header",
+            "--results-json", str(results),
+        ]  # fmt: skip
+        env = os.environ | {"HYPOTHESIS_PROFILE": "ci", "MPLBACKEND": "Agg"}
+        try:
+            proc = subprocess.run(
+                command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            return CheckRun([], [], f"the checks did not finish within {timeout:.0f} s")
+        if not results.exists():
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+            return CheckRun(
+                [], [], f"the checks stopped early (exit {proc.returncode}):\n" + "\n".join(tail)
+            )
+        payload = json.loads(results.read_text(encoding="utf-8"))
+    return CheckRun(payload["tests"], payload.get("shims", []))
