@@ -64,9 +64,7 @@ def test_twins_have_the_same_public_functions(name):
     assert sorted(kata_fns) == sorted(sol_fns), f"{name}.py: kata and solutions differ"
     for fn_name in kata_fns:
         k, s = kata_fns[fn_name], sol_fns[fn_name]
-        assert _signature(k) == _signature(s), (
-            f"{name}.{fn_name}: signatures differ"
-        )
+        assert _signature(k) == _signature(s), f"{name}.{fn_name}: signatures differ"
         assert inspect.getdoc(k) == inspect.getdoc(s), f"{name}.{fn_name}: docstrings differ"
     assert inspect.getdoc(kata).replace("kata", "solutions") == inspect.getdoc(sol)
 
