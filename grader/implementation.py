@@ -21,9 +21,11 @@ written for older libraries gradable on today's:
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.util
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +103,7 @@ class Implementation:
                 "functions, as in the kata layout (definitions plus an "
                 "`if __name__ == '__main__':` guard)"
             )
-        self._apply_numpy_shims()
+        self._apply_numpy_shims(path)
         folder = str(self.folder)
         if folder not in sys.path:
             sys.path.insert(0, folder)
@@ -121,13 +123,27 @@ class Implementation:
         sys.modules.setdefault("util", module)
         return sys.modules["util"]
 
-    def _apply_numpy_shims(self) -> None:
+    def _apply_numpy_shims(self, path: Path) -> None:
+        """Restore the removed aliases; record those that ``path`` (or its util) uses."""
         import numpy as np
 
-        for alias, value in NUMPY_ALIASES.items():
-            if alias not in np.__dict__:
-                setattr(np, alias, value)
-                self.shims.append(f"np.{alias}")
+        missing = _removed_numpy_aliases()
+        for alias in missing:
+            setattr(np, alias, NUMPY_ALIASES[alias])
+        sources = [path, self.folder / "util.py"]
+        text = "\n".join(p.read_text(errors="replace") for p in sources if p.exists())
+        for alias in missing:
+            if re.search(rf"\b(np|numpy)\.{alias}\b(?![_\d])", text):
+                if f"np.{alias}" not in self.shims:
+                    self.shims.append(f"np.{alias}")
+
+
+@functools.cache
+def _removed_numpy_aliases() -> tuple[str, ...]:
+    """The aliases this NumPy lacks (computed once, before any shim is set)."""
+    import numpy as np
+
+    return tuple(alias for alias in NUMPY_ALIASES if alias not in np.__dict__)
 
 
 def resolve(spec: str | None = None) -> Implementation:

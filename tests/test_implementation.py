@@ -1,0 +1,80 @@
+"""Choosing the implementation under test: --impl kata|solutions|DIR (grader.implementation)."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader.implementation import ImplementationError, is_import_safe, resolve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+HANDOUT_UTIL = """\
+import numpy as np
+def linear(x):
+    return x
+def linear_deriv(post_act):
+    return np.ones_like(post_act)
+def tanh(x):
+    return np.tanh(x)
+def tanh_deriv(post_act):
+    return 1-post_act**2
+def relu(x):
+    return np.maximum(x,0)
+def relu_deriv(x):
+    return (x > 0).astype(np.float)
+"""
+
+
+def _write(path, text):
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("source", "safe"),
+    [
+        ('"""doc"""\nimport numpy as np\nfrom nn import *\nN = 3\ndef f():\n    pass\n', True),
+        ("def main():\n    pass\nif __name__ == '__main__':\n    main()\n", True),
+        ("import numpy as np\nx = np.zeros(3)\n", False),  # computes at import
+        ("for i in range(3):\n    pass\n", False),
+        ("train()\n", False),
+    ],
+)
+def test_run_scripts_are_imported_only_when_import_safe(tmp_path, source, safe):
+    assert is_import_safe(_write(tmp_path / "run_q2.py", source)) is safe
+
+
+def test_the_reference_run_q2_is_import_safe():
+    assert is_import_safe(ROOT / "solutions" / "run_q2.py")
+    assert is_import_safe(ROOT / "kata" / "run_q2.py")
+
+
+def test_resolve_names_what_it_expected(tmp_path):
+    assert resolve("solutions").package == "solutions"
+    with pytest.raises(ImplementationError, match="no such folder"):
+        resolve(str(tmp_path / "missing"))
+    (tmp_path / "q4.py").write_text("")
+    with pytest.raises(ImplementationError, match="has no nn.py.*q4.py"):
+        resolve(str(tmp_path))
+
+
+def test_flat_folder_with_the_handouts_util_is_shimmed_for_numpy_2(tmp_path):
+    """The handout's util.py uses np.float (gone in NumPy 2): it still works, and is reported."""
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    _write(sub / "util.py", HANDOUT_UTIL)
+    _write(sub / "nn.py", "import numpy as np\nfrom util import *\n")
+    out = tmp_path / "records.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_util.py", "--impl", str(sub), "-q",
+         "-p", "no:cacheprovider", "--results-json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    payload = json.loads(out.read_text())
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "np.float" in payload["shims"]
+    assert payload["tests"] and all(t["outcome"] == "passed" for t in payload["tests"])
