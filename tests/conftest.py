@@ -28,6 +28,7 @@ _COMMON = dict(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     max_examples=40,
+    report_multiple_bugs=False,  # one failure, with its teaching message, not a group
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
 )
 settings.register_profile("ci", derandomize=True, print_blob=True, **_COMMON)

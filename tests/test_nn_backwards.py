@@ -10,6 +10,11 @@ from strategies import networks
 pytestmark = pytest.mark.q2_3
 
 TOLERANCE = 1e-6  # relative error, float64
+CHECKLIST = (
+    " Check the order: first through the activation, delta_pre = delta * "
+    "activation_deriv(post_act); then grad_W = X.T @ delta_pre and grad_b = delta_pre summed "
+    "over the batch."
+)
 
 
 def _backprop(nn, net, params):
@@ -27,8 +32,14 @@ def _backprop(nn, net, params):
     d = nn.backwards(delta, params, "output", oracle.ACTIVATIONS["linear"][1])
     assert_unchanged(before, [delta], ["delta"], "backwards")
     for name, act in reversed(net["layers"]):
-        d = array_result(d, f"backwards (the grad_X it returns, layer above {name})")
-        d = nn.backwards(d, params, name, oracle.ACTIVATIONS[act][1])
+        expected_shape = np.shape(params["cache_" + name][2])
+        d = array_result(
+            d, f"backwards (the grad_X it returns, layer above {name})", expected_shape
+        )
+        before = snapshot(d)
+        d_next = nn.backwards(d, params, name, oracle.ACTIVATIONS[act][1])
+        assert_unchanged(before, [d], ["delta"], "backwards")
+        d = d_next
     return d
 
 
@@ -82,8 +93,7 @@ def test_parameter_gradients_match_central_differences(nn, impl_params, kind, ne
         hint = batch_hint(analytic, numeric, len(net["X"]))
         assert err <= TOLERANCE, (
             f"grad_{key} differs from central differences of the summed loss "
-            f"(relative error {err:.1e} > {TOLERANCE:g}).{hint}"
-            " Remember to go through the activation first: delta * activation_deriv(post_act)."
+            f"(relative error {err:.1e} > {TOLERANCE:g}).{hint or CHECKLIST}"
         )
 
 

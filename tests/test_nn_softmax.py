@@ -79,7 +79,8 @@ def test_batch_mixing_rows_of_very_different_scales(nn, scale):
         p,
         oracle.softmax(x),
         rtol=1e-9,
-        err_msg="each row's softmax is independent of the other rows",
+        err_msg="each row's softmax is independent of the other rows: subtract each row's "
+        "own max (axis=1, keepdims=True), not the global max",
     )
 
 
