@@ -1,4 +1,5 @@
-"""Test-suite plumbing: which implementation is tested, and how results are reported.
+"""Test-suite plumbing (at the root so that its options exist however pytest is invoked):
+which implementation is tested, and how results are reported.
 
 * ``pytest`` tests ``kata``; ``pytest --impl solutions`` the references; ``pytest --impl DIR``
   a folder in the handout's flat layout. ``NRK_IMPL`` does the same as ``--impl``.
