@@ -59,7 +59,7 @@ def main(argv=None) -> int:
         return 2
     questions = select(args.questions)
     start = time.monotonic()
-    run = run_checks(impl.spec, questions, timeout=args.timeout)
+    run = run_checks(str(impl.folder or impl.package), questions, timeout=args.timeout)
     scores = score_all(questions, run.records, run.error)
     print(table(scores, impl.label))
     notes = run.error

@@ -2,6 +2,7 @@
 submission (slow: each grades in a subprocess)."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -48,10 +49,11 @@ def test_a_run_that_could_not_finish_scores_zero_everywhere_with_the_reason():
     assert all("did not finish" in t["output"] for t in results["tests"])
 
 
-def _grade(*args):
+def _grade(*args, cwd=ROOT):
     return subprocess.run(
         [sys.executable, "-m", "grader", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=cwd, capture_output=True, text=True, timeout=600,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
     )  # fmt: skip
 
 
@@ -95,7 +97,7 @@ def test_flat_submission_with_script_run_q2(tmp_path):
     shutil.copy(ROOT / "tests" / "mutants" / "student" / "nn.py", sub / "nn.py")
     (sub / "run_q2.py").write_text("from nn import *\nraise SystemExit('trains at import')\n")
     out = tmp_path / "results.json"
-    proc = _grade("--impl", str(sub), "--results", str(out))
+    proc = _grade("--impl", "submission", "--results", str(out), cwd=tmp_path)  # relative
     assert proc.returncode == 0, proc.stderr
     tests = {t["number"]: t for t in json.loads(out.read_text())["tests"]}
     assert tests["2.5"]["max_score"] == 0 and "script" in tests["2.5"]["output"]
