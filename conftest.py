@@ -47,7 +47,8 @@ def pytest_addoption(parser):
         "--impl",
         default=None,
         help="implementation to test: kata (default), solutions, or a folder in the "
-        "handout's flat layout (nn.py, util.py ...). Env: NRK_IMPL.",
+        "handout's flat layout (nn.py, util.py ...); write --impl=DIR for a folder outside "
+        "this repository. Env: NRK_IMPL.",
     )
     group.addoption(
         "--run-slow",
