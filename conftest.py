@@ -57,6 +57,12 @@ def pytest_addoption(parser):
         help="also run the slow tier (end-to-end checks, the mutant suite); CI runs it",
     )
     group.addoption(
+        "--figures-dir",
+        default=None,
+        metavar="DIR",
+        help="write the figures that checks produce into DIR (default: a temporary folder)",
+    )
+    group.addoption(
         "--results-json",
         default=None,
         metavar="FILE",
@@ -115,6 +121,42 @@ def util(request):
 def run_q2(request):
     """The implementation's ``run_q2`` module (functions of Q2.4 and Q2.5)."""
     return _load(request, "run_q2")
+
+
+@pytest.fixture(scope="session")
+def run_q3(request):
+    """The implementation's ``run_q3`` module (Q3: training on NIST36)."""
+    return _load(request, "run_q3")
+
+
+@pytest.fixture(scope="session")
+def q4(request):
+    """The implementation's ``q4`` module (Q4.2: findLetters)."""
+    return _load(request, "q4")
+
+
+@pytest.fixture(scope="session")
+def run_q4(request):
+    """The implementation's ``run_q4`` module (Q4.3-Q4.4: text extraction)."""
+    return _load(request, "run_q4")
+
+
+@pytest.fixture(scope="session")
+def run_q5(request):
+    """The implementation's ``run_q5`` module (Q5: the autoencoder)."""
+    return _load(request, "run_q5")
+
+
+@pytest.fixture(scope="session")
+def figures_dir(request, tmp_path_factory):
+    """Where checks write the figures they produce: ``--figures-dir`` (the grader's output
+    folder), else a temporary folder."""
+    option = request.config.getoption("--figures-dir")
+    if option:
+        path = Path(option)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("figures")
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,9 @@ def parse_args(argv):
         help="comma-separated question ids, e.g. 2.2.2,2.3 (default: all)",
     )
     parser.add_argument(
+        "--out", default=None, metavar="DIR", help="write the figures the checks produce into DIR"
+    )
+    parser.add_argument(
         "--results",
         default=None,
         metavar="FILE",
@@ -59,13 +62,17 @@ def main(argv=None) -> int:
         return 2
     questions = select(args.questions)
     start = time.monotonic()
-    run = run_checks(str(impl.folder or impl.package), questions, timeout=args.timeout)
+    run = run_checks(
+        str(impl.folder or impl.package), questions, timeout=args.timeout, figures_dir=args.out
+    )
     scores = score_all(questions, run.records, run.error)
     print(table(scores, impl.label))
     notes = run.error
     if run.shims:
         notes += f"Shims used for older libraries: {', '.join(run.shims)}."
         print(f"\n{notes}")
+    if args.out:
+        print(f"\nfigures in {args.out}")
     if args.results:
         write_results(args.results, gradescope_results(scores, time.monotonic() - start, notes))
         print(f"\nwrote {args.results}")

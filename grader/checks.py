@@ -29,20 +29,29 @@ class CheckRun:
     error: str = ""  # why the run produced no usable records, if it did not
 
 
-def run_checks(impl_spec: str, questions: list[Question], timeout: float = 900) -> CheckRun:
+def run_checks(
+    impl_spec: str,
+    questions: list[Question],
+    timeout: float = 900,
+    figures_dir: str | Path | None = None,
+) -> CheckRun:
     """Run the checks of ``questions`` against ``impl_spec`` and return their records.
 
-    Hypothesis runs with the derandomized ``ci`` profile, so a grade is reproducible.
+    The slow tier (end-to-end checks on real data) is included. Hypothesis runs with the
+    derandomized ``ci`` profile, so a grade is reproducible. Figures that checks produce go
+    to ``figures_dir`` when given.
     """
     markers = " or ".join(q.marker for q in questions)
     with tempfile.TemporaryDirectory(prefix="nrk-grade-") as tmp:
         results = Path(tmp) / "records.json"
         command = [
             sys.executable, "-m", "pytest", str(TESTS),
-            "--impl", impl_spec, "-m", markers,
+            "--impl", impl_spec, "-m", markers, "--run-slow",
             "-q", "-p", "no:cacheprovider", "--no-header",
             "--results-json", str(results),
         ]  # fmt: skip
+        if figures_dir is not None:
+            command += ["--figures-dir", str(Path(figures_dir).resolve())]
         env = os.environ | {"HYPOTHESIS_PROFILE": "ci", "MPLBACKEND": "Agg"}
         try:
             proc = subprocess.run(

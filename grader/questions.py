@@ -13,6 +13,7 @@ class Question:
     id: str  # "2.2.2"
     title: str
     points: int
+    extra_credit: bool = False
 
     @property
     def marker(self) -> str:
@@ -28,6 +29,15 @@ QUESTIONS = (
     Question("2.3", "backwards", 7),
     Question("2.4", "get_random_batches and the training loop", 5),
     Question("2.5", "central-difference gradient checker", 5),
+    Question("3.1", "training on NIST36 with your nn.py", 5),
+    Question("4.2", "findLetters", 10),
+    Question("4.3", "boxes drawn over each photo", 5),
+    Question("4.4", "text extracted from the photos", 8),
+    Question("5.1.1", "autoencoder: initialisation and ReLU layers", 5, extra_credit=True),
+    Question("5.1.2", "autoencoder: momentum", 5, extra_credit=True),
+    Question("5.2", "autoencoder: training loss", 5, extra_credit=True),
+    Question("5.3.1", "autoencoder: reconstructions", 5, extra_credit=True),
+    Question("5.3.2", "autoencoder: PSNR", 5, extra_credit=True),
 )
 
 BY_MARKER = {q.marker: q for q in QUESTIONS}

@@ -12,10 +12,17 @@ def table(scores: list[QuestionScore], label: str) -> str:
     lines = [f"Grading {label}", "", f"{'question':<9}{'points':>12}  {'status':<16}reason"]
     for s in scores:
         points = "n/a" if s.status == "not gradable" else f"{s.score:g}/{s.max_score:g}"
-        title = f"Q{s.question.id}"
+        title = f"Q{s.question.id}" + ("*" if s.question.extra_credit else "")
         lines.append(f"{title:<9}{points:>12}  {s.status:<16}{s.summary}")
-    total, best = sum(s.score for s in scores), sum(s.max_score for s in scores)
-    lines += ["", f"Total: {total:g}/{best:g}"]
+    core = [s for s in scores if not s.question.extra_credit]
+    extra = [s for s in scores if s.question.extra_credit]
+    total = f"Total: {sum(s.score for s in core):g}/{sum(s.max_score for s in core):g}"
+    if extra:
+        total += (
+            f" (+ {sum(s.score for s in extra):g}/{sum(s.max_score for s in extra):g}"
+            " extra credit, marked *)"
+        )
+    lines += ["", total]
     return "\n".join(lines)
 
 
@@ -28,7 +35,8 @@ def gradescope_results(scores: list[QuestionScore], execution_time: float, notes
         "visibility": "visible",
         "tests": [
             {
-                "name": f"Q{s.question.id} {s.question.title}",
+                "name": f"Q{s.question.id} {s.question.title}"
+                + (" (extra credit)" if s.question.extra_credit else ""),
                 "number": s.question.id,
                 "score": s.score,
                 "max_score": s.max_score,
