@@ -85,11 +85,12 @@ def test_kata_tasks_raise_not_implemented_naming_the_question(name):
         )
 
 
-def test_kata_task_ids_cover_every_question_of_its_modules():
+def test_every_q2_question_has_a_kata_task():
     from grader.questions import QUESTIONS
 
     ids = {qid for name in MODULES for _, qid in _tasks(importlib.import_module(f"kata.{name}"))}
-    assert {q.id for q in QUESTIONS} <= ids
+    missing = {q.id for q in QUESTIONS if q.id.startswith("2.")} - ids
+    assert not missing, f"no kata task names question(s) {sorted(missing)}"
 
 
 def test_stubs_raise_when_called():
