@@ -148,6 +148,12 @@ def run_q5(request):
 
 
 @pytest.fixture(scope="session")
+def impl_module(request):
+    """``impl_module(name)``: any module of the implementation (skips when not provided)."""
+    return lambda name: _load(request, name)
+
+
+@pytest.fixture(scope="session")
 def figures_dir(request, tmp_path_factory):
     """Where checks write the figures they produce: ``--figures-dir`` (the grader's output
     folder), else a temporary folder."""

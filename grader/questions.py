@@ -38,6 +38,11 @@ QUESTIONS = (
     Question("5.2", "autoencoder: training loss", 5, extra_credit=True),
     Question("5.3.1", "autoencoder: reconstructions", 5, extra_credit=True),
     Question("5.3.2", "autoencoder: PSNR", 5, extra_credit=True),
+    Question("6.1.1", "PyTorch: fully connected network on NIST36", 5),
+    Question("6.1.2", "PyTorch: CNN on NIST36", 5),
+    Question("6.1.3", "PyTorch: CNN on CIFAR-10", 5),
+    Question("6.1.4", "PyTorch: CNN on the SUN scenes", 10),
+    Question("6.2", "PyTorch: fine-tuning SqueezeNet on Flowers-17", 5),
 )
 
 BY_MARKER = {q.marker: q for q in QUESTIONS}

@@ -37,6 +37,14 @@ def test_skipped_checks_are_left_out_and_all_skipped_is_not_gradable():
     assert (ungradable.score, ungradable.max_score, ungradable.status) == (0, 0, "not gradable")
 
 
+def test_a_check_needing_data_absent_offline_makes_its_question_not_gradable():
+    records = _records("passed", "skipped")
+    records[1]["message"] = "not gradable offline: CIFAR-10 is not in data/cifar10"
+    score = score_question(Q23, records)
+    assert (score.score, score.max_score, score.status) == (0, 0, "not gradable")
+    assert "CIFAR-10" in score.summary
+
+
 def test_not_implemented_scores_zero_and_says_so():
     score = score_question(Q23, _records("not implemented", "not implemented"))
     assert (score.score, score.status) == (0, "not implemented")
