@@ -63,6 +63,27 @@ def pytest_addoption(parser):
         help="write the figures that checks produce into DIR (default: a temporary folder)",
     )
     group.addoption(
+        "--photos",
+        default=None,
+        metavar="DIR",
+        help="Q4.4: grade the text extracted from the photos in DIR (default: the four "
+        "sample photos in data/images); their text comes from --truth",
+    )
+    group.addoption(
+        "--truth",
+        default=None,
+        metavar="FILE",
+        help="Q4.4: the ground truth of --photos, in data/images/ground_truth.json's schema "
+        "(default: ground_truth.json in the photos' folder)",
+    )
+    group.addoption(
+        "--q4-weights",
+        default=None,
+        metavar="FILE",
+        help="Q4.4: classify with this network (a run_q3 .pickle or an .npz) instead of the "
+        "reference classifier data/q4_reference_net.npz",
+    )
+    group.addoption(
         "--results-json",
         default=None,
         metavar="FILE",

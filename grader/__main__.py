@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from grader.checks import run_checks
 from grader.implementation import ImplementationError, resolve
@@ -29,6 +30,25 @@ def parse_args(argv):
     )
     parser.add_argument(
         "--out", default=None, metavar="DIR", help="write the figures the checks produce into DIR"
+    )
+    parser.add_argument(
+        "--photos",
+        default=None,
+        metavar="DIR",
+        help="Q4.4: grade the text of the photos in DIR (default: the four sample photos)",
+    )
+    parser.add_argument(
+        "--truth",
+        default=None,
+        metavar="FILE",
+        help="Q4.4: the ground truth of --photos (default: DIR/ground_truth.json)",
+    )
+    parser.add_argument(
+        "--q4-weights",
+        default=None,
+        metavar="FILE",
+        help="Q4.4: classify with this network (e.g. out/q3_weights.pickle) instead of the "
+        "reference classifier data/q4_reference_net.npz",
     )
     parser.add_argument(
         "--results",
@@ -62,8 +82,17 @@ def main(argv=None) -> int:
         return 2
     questions = select(args.questions)
     start = time.monotonic()
+    extra = []
+    paths = (("--photos", args.photos), ("--truth", args.truth), ("--q4-weights", args.q4_weights))
+    for option, value in paths:
+        if value:
+            extra += [option, str(Path(value).resolve())]
     run = run_checks(
-        str(impl.folder or impl.package), questions, timeout=args.timeout, figures_dir=args.out
+        str(impl.folder or impl.package),
+        questions,
+        timeout=args.timeout,
+        figures_dir=args.out,
+        extra_args=extra,
     )
     scores = score_all(questions, run.records, run.error)
     print(table(scores, impl.label))

@@ -77,3 +77,39 @@ def relative_error(a, b, floor=1e-3):
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), floor))
+
+
+# ----------------------------------------------------------------------------- Q3, Q5
+def mean_cross_entropy(y, probs):
+    """Cross-entropy averaged over the rows (Q3's curves)."""
+    return cross_entropy_sum(y, probs) / len(y)
+
+
+# The Q5 autoencoder: (layer name, activation name), input to output.
+AUTOENCODER_LAYERS = (
+    ("layer1", "relu"),
+    ("layer2", "relu"),
+    ("layer3", "relu"),
+    ("output", "sigmoid"),
+)
+
+
+def autoencoder_forward(x, params, layers=AUTOENCODER_LAYERS):
+    """The autoencoder's reconstruction of ``x`` and the pre-activation of every layer."""
+    h, pres = np.asarray(x, dtype=float), []
+    for name, act in layers:
+        z = h @ params["W" + name] + params["b" + name]
+        pres.append(z)
+        h = ACTIVATIONS[act][0](z)
+    return h, pres
+
+
+def squared_error_sum(x, params, layers=AUTOENCODER_LAYERS):
+    """Total squared error of the reconstruction, over the batch and the pixels."""
+    return float(np.sum((autoencoder_forward(x, params, layers)[0] - x) ** 2))
+
+
+def psnr(images, reconstructions, max_value=1.0):
+    """PSNR of each row, ``10 log10(max_value**2 / MSE)`` with the MSE over the row (dB)."""
+    mse = np.mean((np.asarray(images, float) - np.asarray(reconstructions, float)) ** 2, axis=1)
+    return 10.0 * np.log10(max_value**2 / mse)
