@@ -260,6 +260,7 @@ class ProgressRecorder:
             record.update(outcome="failed", message=message)
         elif report.skipped and record["outcome"] == "passed":
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+            reason = reason.removeprefix("Skipped: ")
             record.update(outcome="skipped", message=reason)
 
     def pytest_sessionfinish(self, session):

@@ -57,7 +57,7 @@ def parse_args(argv):
         help="also write Gradescope's results.json format to FILE",
     )
     parser.add_argument(
-        "--timeout", type=float, default=900, help="seconds allowed for all checks (default 900)"
+        "--timeout", type=float, default=1800, help="seconds allowed for all checks (default 1800)"
     )
     return parser.parse_args(argv)
 

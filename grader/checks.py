@@ -32,7 +32,7 @@ class CheckRun:
 def run_checks(
     impl_spec: str,
     questions: list[Question],
-    timeout: float = 900,
+    timeout: float = 1800,
     figures_dir: str | Path | None = None,
     extra_args: list[str] | None = None,
 ) -> CheckRun:

@@ -61,3 +61,77 @@ def networks(draw, activations=("sigmoid", "tanh", "linear", "relu"), max_hidden
     X = rng.normal(size=(n, widths[0]))
     y = one_hot(rng.integers(0, n_classes, size=n), n_classes)
     return {"X": X, "y": y, "params": params, "layers": layers}
+
+
+# ----------------------------------------------------------------------------- Q6 (PyTorch)
+# torch is optional: it is imported inside these helpers, never when this module loads.
+def torch_batches(shape, n_classes, n_batches=2, batch_size=16, seed=0):
+    """``n_batches`` batches ``(x, labels)`` of random float32 inputs of ``shape`` (per sample)
+    in [0, 1] with random int64 labels in [0, n_classes)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    return [
+        (
+            torch.rand((batch_size, *shape), generator=generator),
+            torch.randint(0, n_classes, (batch_size,), generator=generator),
+        )
+        for _ in range(n_batches)
+    ]
+
+
+def fake_image_batches(image_size, n_classes, size=32, batch_size=16, transform=None):
+    """Batches of ``torchvision.datasets.FakeData`` (PIL images through ``transform``,
+    default ``ToTensor``), materialised as a list of ``(x, labels)``."""
+    import torch
+    from torchvision import datasets, transforms
+
+    data = datasets.FakeData(
+        size, image_size, n_classes, transform=transform or transforms.ToTensor()
+    )
+    return list(torch.utils.data.DataLoader(data, batch_size=batch_size))
+
+
+def memorise(model, batches, max_rounds=150, lr=1e-3, target=0.1, check_every=5):
+    """Train ``model`` with Adam on ``batches`` (one round = one step per batch) until its
+    evaluation-mode mean cross-entropy over them is below ``target``, for at most
+    ``max_rounds`` rounds; return ``(loss, accuracy, rounds)``."""
+    import torch
+    from torch.nn import functional as F
+
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+
+    def measure():
+        model.eval()
+        with torch.no_grad():
+            outputs = [(model(x), labels) for x, labels in batches]
+        n = sum(len(labels) for _, labels in outputs)
+        loss = sum(F.cross_entropy(z, y, reduction="sum").item() for z, y in outputs) / n
+        acc = sum((z.argmax(1) == y).sum().item() for z, y in outputs) / n
+        return loss, acc
+
+    for rounds in range(1, max_rounds + 1):
+        model.train()
+        for x, labels in batches:
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), labels).backward()
+            optimizer.step()
+        if rounds % check_every == 0 or rounds == max_rounds:
+            loss, acc = measure()
+            if loss < target:
+                break
+    return loss, acc, rounds
+
+
+def one_torch_thread():
+    """Body of an autouse fixture, ``yield from one_torch_thread()``: Q6's checks run torch on
+    one thread. Their small tensors gain little from more, and on a busy machine torch's
+    default (a thread per core) oversubscribes the CPU: on 2 shared cores the same 15 epochs
+    of Q6.1.1 took 172 s with 2 threads and 31 s with 1. One thread also makes the slow
+    checks' results more reproducible."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -1,0 +1,80 @@
+"""Q6.1.1: Q3's fully connected network (1024 -> 64 sigmoid -> 36) in PyTorch, on NIST36.
+
+``python -m solutions.run_q6_1_1 [--epochs N] [--out DIR]`` trains it with the shared loop
+(``q6_train.fit``, whose ``train_epoch`` and ``evaluate`` you also write for Q6.1.1) and
+writes ``q6_1_1.json`` (per-epoch loss and accuracy) and ``q6_1_1_curves.png`` into DIR.
+"""
+
+import argparse
+import sys
+
+import torch
+from torch import nn
+
+from .q6_train import *
+
+EPOCHS = 15
+BATCH_SIZE = 32
+LEARNING_RATE = 1e-3
+
+
+# ----------------------------------------------------------------------------- Q6.1.1
+def make_fc_network(n_in=1024, n_hidden=64, n_classes=36):
+    """Q6.1.1: the fully connected network of Q3, as a ``torch.nn.Module``.
+
+    ``n_in -> n_hidden`` (sigmoid) ``-> n_classes``. It returns logits: no softmax at the
+    end, ``F.cross_entropy`` applies it.
+
+    Parameters
+    ----------
+    n_in, n_hidden, n_classes : int
+
+    Returns
+    -------
+    torch.nn.Module
+        Maps x of shape (N, n_in) to logits of shape (N, n_classes).
+    """
+    return nn.Sequential(nn.Linear(n_in, n_hidden), nn.Sigmoid(), nn.Linear(n_hidden, n_classes))
+
+
+# ----------------------------------------------------------------------------- given
+def train_fc(epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=0, device=None):
+    """Train ``make_fc_network`` on NIST36's training split with Adam, validating on its
+    validation split (given).
+
+    Returns
+    -------
+    model : torch.nn.Module
+    history : dict
+        As ``q6_train.fit`` returns it.
+    """
+    seed_everything(seed)
+    model = make_fc_network()
+    loaders = nist36_loaders(batch_size, seed=seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = fit(model, loaders["train"], loaders["valid"], optimizer, epochs, device, "Q6.1.1")
+    return model, history
+
+
+def main(argv=None):
+    """Train the network and write its curves."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"default {EPOCHS}")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="out", help="output folder (default out/)")
+    args = parser.parse_args(argv)
+    try:
+        _, history = train_fc(args.epochs, args.batch_size, args.lr, args.seed)
+    except NotImplementedError as exc:
+        print(f"not implemented yet: {exc}", file=sys.stderr)
+        return 1
+    figure = save_history(history, args.out, "q6_1_1", "Q6.1.1 fully connected network, NIST36")
+    print(f"Q6.1.1 {summary(history)}")
+    print(f"curves: {figure}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

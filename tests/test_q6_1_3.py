@@ -1,0 +1,66 @@
+"""Q6.1.3: a CNN on CIFAR-10 (run_q6_1_3.py). The fast checks use torchvision's FakeData;
+the end-to-end check needs CIFAR-10 itself and is not gradable without it."""
+
+import pytest
+from strategies import fake_image_batches, memorise, one_torch_thread
+
+torch = pytest.importorskip("torch", reason="Q6 needs PyTorch: pip install -e '.[torch]'")
+pytest.importorskip("torchvision", reason="Q6 needs torchvision: pip install -e '.[torch]'")
+nn = torch.nn
+
+pytestmark = pytest.mark.q6_1_3
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    yield from one_torch_thread()
+
+
+# Not measured here (CIFAR-10 is not available offline): a bar that any working CNN clears
+# (chance is 10%; small CNNs reach 50-60% test accuracy after 2 epochs).
+CIFAR_EPOCHS = 2
+CIFAR_MIN_TEST_ACC = 0.35
+
+
+@pytest.fixture(scope="module")
+def run_q6_1_3(impl_module):
+    return impl_module("run_q6_1_3")
+
+
+def test_cnn_maps_cifar_images_to_logits(run_q6_1_3):
+    x, _ = fake_image_batches((3, 32, 32), 10, size=4, batch_size=4)[0]
+    model = run_q6_1_3.make_cifar_cnn()
+    model.eval()
+    out = model(x)
+    assert tuple(out.shape) == (4, 10), f"make_cifar_cnn()(x) for x (4, 3, 32, 32): got {out.shape}"
+    assert any(isinstance(m, nn.Conv2d) for m in model.modules()), (
+        "a convolutional network needs convolutions: no nn.Conv2d found"
+    )
+
+
+def test_cnn_memorises_two_batches(run_q6_1_3):
+    torch.manual_seed(0)
+    model = run_q6_1_3.make_cifar_cnn()
+    loss, acc, rounds = memorise(
+        model, fake_image_batches((3, 32, 32), 10, size=16, batch_size=8), lr=2e-3
+    )
+    assert loss < 0.1, (
+        f"{rounds} rounds of Adam on 2 batches of 8 FakeData images left the loss at "
+        f"{loss:.3f} (accuracy {acc:.2f}); a network that can learn memorises them. Check that "
+        "it returns logits (no softmax) and that its layers are registered, so they train"
+    )
+
+
+@pytest.mark.slow
+def test_cnn_learns_cifar10(run_q6_1_3, impl_module, figures_dir):
+    q6 = impl_module("q6_train")
+    try:
+        _, history = run_q6_1_3.train_cifar(epochs=CIFAR_EPOCHS, download=False)
+    except q6.DatasetMissing as exc:
+        pytest.skip(f"not gradable offline: {exc}")
+    q6.save_history(history, figures_dir, "q6_1_3", "Q6.1.3 CNN, CIFAR-10 (valid = test split)")
+    acc = history["valid_acc"][-1]
+    assert acc >= CIFAR_MIN_TEST_ACC, (
+        f"after {CIFAR_EPOCHS} epochs the CNN reaches {acc:.1%} test accuracy on CIFAR-10; "
+        f"expected at least {CIFAR_MIN_TEST_ACC:.0%} (chance is 10%)"
+    )
