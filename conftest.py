@@ -286,6 +286,7 @@ class ProgressRecorder:
         tr = terminalreporter
         tr.section(f"progress by handout question ({self.config.nrk_impl.label})", sep="-")
         titles = {q.id: q.title for q in QUESTIONS} | {"1": "theory, as facts about the code"}
+        width = max(len(t) for t in titles.values()) + 2
         for qid in sorted(groups, key=lambda s: [int(p) for p in s.split(".")]):
             counts = groups[qid]
             total = sum(counts.values())
@@ -294,7 +295,7 @@ class ProgressRecorder:
             parts += [f"{counts[k]} {k}" for k in kinds if counts[k]]
             failed = bool(counts["failed"])
             tr.write_line(
-                f"  Q{qid:<7}{titles.get(qid, ''):<44}{', '.join(parts)}",
+                f"  Q{qid:<7}{titles.get(qid, ''):<{width}}{', '.join(parts)}",
                 green=counts["passed"] == total,
                 red=failed,
                 yellow=not failed and counts["passed"] < total,
