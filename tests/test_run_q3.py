@@ -22,10 +22,10 @@ import oracle
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from matplotlib.figure import Figure
 from strategies import one_hot, seeds
 
 from coursedata import load_nist36, official_paths, progress
+from kata.run_q3 import plot_curves  # given code, the same in every twin
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAM_KEYS = ("Wlayer1", "blayer1", "Woutput", "boutput")
@@ -142,20 +142,6 @@ def _assert_png(path):
     )
 
 
-def _plot_history(history, out_dir, prefix, note=""):
-    """The accuracy and loss curves, drawn here (independent of the implementation)."""
-    epochs = np.arange(1, len(history["valid_acc"]) + 1)
-    for what, label in (("acc", "accuracy"), ("loss", "cross-entropy averaged over the data")):
-        fig = Figure(figsize=(6, 4), layout="constrained")
-        ax = fig.subplots()
-        for split in ("train", "valid"):
-            ax.plot(epochs, history[f"{split}_{what}"], label=split)
-        ax.set(xlabel="epoch", ylabel=label, title=f"{prefix}: {label}{note}")
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-        fig.savefig(Path(out_dir) / f"{prefix}_{'accuracy' if what == 'acc' else 'loss'}.png")
-
-
 # ----------------------------------------------------------------------------- Q3.1 fast
 @pytest.mark.q3_1
 def test_training_fits_separable_data(run_q3, nn, tmp_path):
@@ -184,7 +170,7 @@ def test_training_fits_separable_data(run_q3, nn, tmp_path):
     assert any(not np.array_equal(before[k], params[k]) for k in PARAM_KEYS), (
         "train should train `params` in place (update params[k], as in Q2.4)"
     )
-    _plot_history(history, tmp_path, "q3_1")
+    plot_curves(history, tmp_path, "q3_1")  # the given plot accepts the history
     for name in ("q3_1_accuracy.png", "q3_1_loss.png"):
         _assert_png(tmp_path / name)
 
@@ -341,7 +327,7 @@ def test_training_on_nist36_reaches_the_bar(request, nn, util, figures_dir):
         best, history = _train_with_nn(nn, util, x, y, valid_x, valid_y, params)
     minutes = (time.perf_counter() - start) / 60
     _, acc = _evaluate(valid_x, valid_y, best)
-    _plot_history(history, figures_dir, "q3_1", f" (best valid {acc:.3f})")
+    plot_curves(history, figures_dir, "q3_1")
     data = "official NIST36" if official else "the bundled NIST36 stand-in"
     assert acc >= threshold, (
         f"trained with {how} ({LEARNING_RATE:g} learning rate, batches of {BATCH_SIZE}, "
