@@ -22,7 +22,7 @@ import os
 
 from tqdm import tqdm
 
-__all__ = ["epochs", "show"]
+__all__ = ["bar", "epochs", "show"]
 
 #: Environment variable: ``0`` hides the bars, ``1`` shows them even when not on a terminal.
 PROGRESS_ENV = "NRK_PROGRESS"
@@ -36,6 +36,11 @@ def _disable() -> bool | None:
     if setting in ("1", "true", "yes", "on"):
         return False
     return None
+
+
+def bar(iterable, desc: str | None = None, **kwargs) -> tqdm:
+    """``iterable`` seen through a progress bar (tqdm keyword arguments pass through)."""
+    return tqdm(iterable, desc=desc, disable=_disable(), dynamic_ncols=True, **kwargs)
 
 
 def epochs(n: int, desc: str | None = None) -> tqdm:
@@ -53,7 +58,7 @@ def epochs(n: int, desc: str | None = None) -> tqdm:
     tqdm
         Iterates over ``0 .. n - 1``; pass it to :func:`show` to display the latest metrics.
     """
-    return tqdm(range(n), desc=desc, unit="epoch", disable=_disable(), dynamic_ncols=True)
+    return bar(range(n), desc=desc, unit="epoch")
 
 
 def show(bar, **metrics) -> None:

@@ -22,9 +22,9 @@ import torch
 from matplotlib.figure import Figure
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset, default_collate
-from tqdm.auto import tqdm
 
 import coursedata
+from coursedata.progress import bar as progress_bar
 
 HISTORY_KEYS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "seconds")
 
@@ -57,12 +57,6 @@ def seed_everything(seed=0):
     np.random.seed(seed)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
-
-
-def progress(iterable, desc="", **kwargs):
-    """``iterable`` seen through a tqdm progress bar, quiet when stderr is not a terminal
-    (given)."""
-    return tqdm(iterable, desc=desc, disable=None, dynamic_ncols=True, **kwargs)
 
 
 def dataset_root(env_var, name):
@@ -250,7 +244,7 @@ class _Batches:
         self.loader, self.desc = loader, desc
 
     def __iter__(self):
-        return iter(progress(self.loader, desc=self.desc, leave=False, unit="batch"))
+        return iter(progress_bar(self.loader, desc=self.desc, leave=False, unit="batch"))
 
     def __len__(self):
         return len(self.loader)
@@ -292,7 +286,7 @@ def fit(
     device = torch.device(device) if device is not None else pick_device()
     model.to(device)
     history = {"device": device.type} | {key: [] for key in HISTORY_KEYS}
-    bar = progress(range(epochs), desc=desc, unit="epoch")
+    bar = progress_bar(range(epochs), desc=desc, unit="epoch")
     for _ in bar:
         start = time.perf_counter()
         batches = _Batches(train_loader, "train")

@@ -20,6 +20,8 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from coursedata.progress import bar as progress_bar
+
 from .q6_train import *
 
 SUN_ENV = "NRK_SUN_DIR"
@@ -76,9 +78,8 @@ class SunScenes(Dataset):
 
     def __init__(self, root, split, image_size=IMAGE_SIZE, train=False):
         paths, labels = read_sun_split(root, split)
-        self.images = torch.stack(
-            [_load_image(p, image_size) for p in progress(paths, f"reading {split}", leave=False)]
-        )
+        reading = progress_bar(paths, f"reading {split}", leave=False)
+        self.images = torch.stack([_load_image(p, image_size) for p in reading])
         self.labels = torch.as_tensor(labels, dtype=torch.int64)
         self.train = train
 
