@@ -1,21 +1,37 @@
-"""Turn check records into points per question.
+"""Turn check results into points per question.
 
-A question's points are split evenly over its checks, so a mostly right answer earns most of
-them. Checks the implementation cannot be asked (e.g. ``run_q2`` functions of a submission
-whose ``run_q2.py`` is a script) are left out; a question with none left is *not gradable*
-and scores nothing out of nothing, with the reason.
+A question's points are split over its checks by their weights, so a mostly right answer
+earns most of them. Checks the submission cannot be asked (``run_q2.py`` is the handout's
+script, so its functions cannot be imported) are left out; a question with none left is *not
+gradable* and scores nothing out of nothing, with the reason. So is a question whose data is
+absent here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from grader.check import Check
 from grader.questions import Question
 
-PASSED, FAILED, NOT_IMPLEMENTED, SKIPPED = "passed", "failed", "not implemented", "skipped"
-# A check that needs data these machines do not have skips with this prefix and the reason;
-# its whole question is then not gradable here (scoring only its offline checks would mislead).
-OFFLINE = "not gradable offline:"
+PASSED, FAILED, NOT_IMPLEMENTED = "passed", "failed", "not implemented"
+NOT_PROVIDED, NOT_GRADABLE = "not provided", "not gradable"
+
+
+@dataclass
+class CheckResult:
+    """One check's verdict, computed in the grader's process."""
+
+    check: Check
+    outcome: str  # passed | failed | not implemented | not provided | not gradable
+    message: str = ""
+    seconds: float = 0.0
+    points: float = 0.0
+    max_points: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.check.name
 
 
 @dataclass
@@ -24,64 +40,76 @@ class QuestionScore:
     score: float
     max_score: float
     status: str  # passed | partial | failed | not implemented | not gradable
-    checks: list[dict] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    reason: str = ""  # why it is not gradable
 
     @property
     def summary(self) -> str:
         """One line for the table."""
-        counts = {
-            k: sum(c["outcome"] == k for c in self.checks)
-            for k in (PASSED, FAILED, NOT_IMPLEMENTED, SKIPPED)
-        }
-        graded = counts[PASSED] + counts[FAILED] + counts[NOT_IMPLEMENTED]
-        if self.status == "not gradable":
-            if not self.checks:
-                return "no checks for this question in this version of the suite"
-            return _first_line(self.checks[0]["message"])
+        if self.status == NOT_GRADABLE:
+            return self.reason
+        graded = [c for c in self.checks if c.outcome in (PASSED, FAILED, NOT_IMPLEMENTED)]
+        if not graded:
+            return self.reason
+        passed = sum(c.outcome == PASSED for c in graded)
         if self.status == "passed":
-            return f"all {graded} checks passed"
-        first = next(c for c in self.checks if c["outcome"] in (FAILED, NOT_IMPLEMENTED))
-        return f"{counts[PASSED]}/{graded} checks passed; {_first_line(first['message'])}"
+            return f"all {len(graded)} checks passed"
+        if self.status == NOT_IMPLEMENTED:
+            first = graded[0]
+            return f"not implemented yet: {_first_line(first.message)}"
+        first = next(c for c in graded if c.outcome != PASSED)
+        return f"{passed}/{len(graded)} checks passed; {first.name}: {_first_line(first.message)}"
 
     @property
     def feedback(self) -> str:
-        """Every check that did not pass, with its message (for results.json)."""
+        """Every check with its points and, when it did not pass, its message."""
         lines = [self.summary]
-        for check in self.checks:
-            if check["outcome"] != PASSED:
-                name = check["nodeid"].split("::", 1)[-1]
-                lines.append(f"- {name} [{check['outcome']}]: {check['message'].strip()}")
+        for c in self.checks:
+            if c.outcome == NOT_GRADABLE:
+                continue
+            points = f"{c.points:g}/{c.max_points:g}" if c.outcome != NOT_PROVIDED else "n/a"
+            line = f"- [{c.outcome}] {c.name} ({points})"
+            if c.outcome != PASSED and c.message:
+                line += ": " + c.message.strip()
+            lines.append(line)
         return "\n".join(lines)
 
 
 def _first_line(text: str) -> str:
     for line in text.strip().splitlines():
-        line = line.strip()
-        if line:
-            return line[:160]
+        if line.strip():
+            return line.strip()[:160]
     return ""
 
 
-def score_question(question: Question, records: list[dict]) -> QuestionScore:
-    checks = [r for r in records if r["question"] == question.id]
-    offline = [c for c in checks if c["outcome"] == SKIPPED and OFFLINE in c["message"]]
-    graded = [c for c in checks if c["outcome"] != SKIPPED]
-    if offline or not graded:
-        return QuestionScore(question, 0.0, 0.0, "not gradable", offline or checks)
-    passed = sum(c["outcome"] == PASSED for c in graded)
-    score = round(question.points * passed / len(graded), 2)
-    if passed == len(graded):
+def score_question(question: Question, results: list[CheckResult]) -> QuestionScore:
+    """Points of ``question`` from its checks' results (weights split the points)."""
+    unavailable = [r for r in results if r.outcome == NOT_GRADABLE]
+    if unavailable:
+        return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, unavailable[0].message)
+    graded = [r for r in results if r.outcome != NOT_PROVIDED]
+    if not graded:
+        reason = (
+            _first_line(results[0].message)
+            if results
+            else "no checks for this question in this version of the grader"
+        )
+        return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, reason)
+    total = sum(r.check.weight for r in graded)
+    for r in graded:
+        r.max_points = round(question.points * r.check.weight / total, 2)
+        r.points = r.max_points if r.outcome == PASSED else 0.0
+    earned = sum(r.check.weight for r in graded if r.outcome == PASSED)
+    score = round(question.points * earned / total, 2)
+    if earned == total:
         status = "passed"
-    elif all(c["outcome"] == NOT_IMPLEMENTED for c in graded):
-        status = "not implemented"
+    elif all(r.outcome == NOT_IMPLEMENTED for r in graded):
+        status = NOT_IMPLEMENTED
     else:
-        status = "partial" if passed else "failed"
-    return QuestionScore(question, score, float(question.points), status, checks)
+        status = "partial" if earned else FAILED
+    return QuestionScore(question, score, float(question.points), status, results)
 
 
-def score_all(questions: list[Question], records: list[dict], error: str = ""):
-    """Scores for every question; when the checks could not run, each gets 0 and ``error``."""
-    if error:
-        failed = {"nodeid": "grader", "outcome": FAILED, "message": error}
-        return [QuestionScore(q, 0.0, float(q.points), "failed", [failed]) for q in questions]
-    return [score_question(q, records) for q in questions]
+def failed_everywhere(questions: list[Question], reason: str) -> list[QuestionScore]:
+    """Scores when nothing could be graded at all (e.g. an unreadable zip)."""
+    return [QuestionScore(q, 0.0, float(q.points), FAILED, [], reason) for q in questions]

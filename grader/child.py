@@ -1,0 +1,157 @@
+"""The submission's process: run the tasks of one question's checks and write back plain data.
+
+Started by :mod:`grader.sandbox` as ``python -I grader/child.py JOBDIR`` in a scratch folder.
+It caps its own resources before any submission code runs, then for each check of the job:
+writes ``start i`` to ``JOBDIR/progress``, loads the inputs, calls the task, and writes
+``JOBDIR/out_i.npz`` (arrays) plus ``JOBDIR/out_i.json`` (status, strings, timings).
+
+Nothing here decides a grade: the grader's process re-reads and re-validates everything.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+
+# Arrays the task returns are written as float64/int64/bool; anything else is refused here
+# (and re-checked by the grader).
+_NUMERIC_KINDS = "fiub"
+
+
+def set_limits(limits: dict) -> None:
+    """Cap address space, CPU time and file size of this process (and what it starts)."""
+    caps = (
+        (resource.RLIMIT_AS, limits.get("memory_bytes")),
+        (resource.RLIMIT_CPU, limits.get("cpu_seconds")),
+        (resource.RLIMIT_FSIZE, limits.get("file_bytes")),
+        (resource.RLIMIT_CORE, 0),
+    )
+    for which, value in caps:
+        if value is None:
+            continue
+        soft, hard = resource.getrlimit(which)
+        value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+        resource.setrlimit(which, (value, hard if which != resource.RLIMIT_CPU else hard))
+
+
+def load_inputs(jobdir: Path, index: int) -> dict:
+    import numpy as np
+
+    inputs = json.loads((jobdir / f"in_{index}.json").read_text(encoding="utf-8"))
+    npz = jobdir / f"in_{index}.npz"
+    if npz.exists():
+        with np.load(npz, allow_pickle=False) as data:
+            inputs.update({k: data[k] for k in data.files})
+    return inputs
+
+
+def pack(result) -> tuple[dict, dict, list]:
+    """Split a task's dict into arrays (for .npz), JSON values and the names that were None."""
+    import numpy as np
+
+    if not isinstance(result, dict):
+        raise TypeError(f"the grader's task returned {type(result).__name__}, not a dict")
+    arrays, values, nones = {}, {}, []
+    for key, value in result.items():
+        if value is None:
+            nones.append(key)
+        elif isinstance(value, str) or (
+            isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value)
+        ):
+            values[key] = value if isinstance(value, str) else list(value)
+        else:
+            array = np.asarray(value)
+            if array.dtype.kind not in _NUMERIC_KINDS:
+                raise TypeError(
+                    f"`{key}` came back as {type(value).__name__} holding "
+                    f"{array.dtype} values; expected numbers (an array of floats or ints)"
+                )
+            arrays[key] = np.array(array, copy=True)
+    return arrays, values, nones
+
+
+def _where(exc: BaseException) -> str:
+    """The last traceback frame outside the grader: where in the submission it went wrong."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = str(Path(__file__).resolve().parent)
+    theirs = [f for f in frames if not f.filename.startswith(own)]
+    frame = (theirs or frames or [None])[-1]
+    if frame is None:
+        return ""
+    return f" (at {Path(frame.filename).name}:{frame.lineno}, in {frame.name})"
+
+
+def run_check(job: dict, check: dict, impl) -> dict:
+    """Run one task; return its status record (the arrays are written by the caller)."""
+    from grader.implementation import NotProvided
+
+    module_name, _, func_name = check["task"].partition(":")
+    task = getattr(importlib.import_module(module_name), func_name)
+    inputs = load_inputs(Path(job["jobdir"]), check["index"])
+    start = time.monotonic()
+    try:
+        result = task(impl, inputs)
+        arrays, values, nones = pack(result)
+    except NotImplementedError as exc:
+        return {"status": "not implemented", "message": str(exc) or "NotImplementedError"}
+    except NotProvided as exc:
+        return {"status": "not provided", "message": str(exc)}
+    except MemoryError:
+        return {
+            "status": "error",
+            "message": f"ran out of memory (the cap is {job['limits']['memory_bytes'] >> 20} MB)",
+        }
+    except SystemExit as exc:
+        return {
+            "status": "error",
+            "message": f"the code called sys.exit({exc.code!r}){_where(exc)}; "
+            "library code must return values, not exit",
+        }
+    except RecursionError as exc:
+        return {"status": "error", "message": f"RecursionError: {exc}{_where(exc)}"}
+    except Exception as exc:
+        return {"status": "error", "message": f"{type(exc).__name__}: {exc}{_where(exc)}"}
+    seconds = time.monotonic() - start
+    out = Path(job["jobdir"]) / f"out_{check['index']}"
+    if arrays:
+        import numpy as np
+
+        np.savez(out.with_suffix(".npz"), **arrays)
+    return {"status": "ok", "values": values, "none": nones, "seconds": round(seconds, 3)}
+
+
+def main(jobdir: str) -> int:
+    jobdir = Path(jobdir)
+    job = json.loads((jobdir / "job.json").read_text(encoding="utf-8"))
+    set_limits(job["limits"])
+    sys.path.insert(0, job["root"])
+    if job.get("folder"):
+        sys.path.insert(0, job["folder"])
+    from grader import shims
+    from grader.implementation import Implementation
+
+    shims.install()
+    impl = Implementation(job["spec"], package=job.get("package"), folder=job.get("folder"))
+    if impl.folder is not None:
+        impl.folder = Path(impl.folder)
+    progress = open(jobdir / "progress", "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+    for check in job["checks"]:
+        index = check["index"]
+        progress.write(f"start {index}\n")
+        try:
+            record = run_check(job, check, impl)
+        except BaseException as exc:  # the grader's own task failed around the submission
+            record = {"status": "error", "message": f"{type(exc).__name__}: {exc}{_where(exc)}"}
+        record["shims"] = sorted(set(impl.shims) | set(shims.USED))
+        (jobdir / f"out_{index}.json").write_text(json.dumps(record), encoding="utf-8")
+        progress.write(f"done {index}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

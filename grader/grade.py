@@ -1,0 +1,194 @@
+"""Grade one submission: every selected question in its own capped process, verdicts here.
+
+This module (the grader's process) imports no submission code: it makes each check's inputs,
+has :mod:`grader.sandbox` run the tasks in the submission's process, and judges the plain
+data that comes back.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import libraries
+from grader.check import Check, Fail
+from grader.checks import CHECKS
+from grader.questions import Question
+from grader.sandbox import Limits, Outcome, run_question
+from grader.scoring import (
+    FAILED,
+    NOT_GRADABLE,
+    NOT_IMPLEMENTED,
+    NOT_PROVIDED,
+    PASSED,
+    CheckResult,
+    QuestionScore,
+    score_question,
+)
+from grader.submission import Submission
+
+
+@dataclass
+class Grade:
+    """Everything one grading produced."""
+
+    label: str
+    scores: list[QuestionScore]
+    seconds: float = 0.0
+    shims: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def notes(self) -> str:
+        """What the report says besides the scores."""
+        lines = []
+        if self.shims:
+            lines.append(
+                "Shims used for code written for older libraries: " + ", ".join(self.shims) + "."
+            )
+        if self.violations:
+            lines.append(
+                "Imports outside the handout's libraries: "
+                + "; ".join(self.violations)
+                + f". {libraries.RULE}"
+            )
+        return "\n".join(lines)
+
+
+def checks_of(question: Question) -> list[Check]:
+    return [c for c in CHECKS if c.question == question.id]
+
+
+def _judge(check: Check, inputs: dict, outcome: Outcome) -> CheckResult:
+    if outcome.status == "ok":
+        try:
+            check.judge(inputs, outcome.out)
+        except Fail as verdict:
+            return CheckResult(check, FAILED, str(verdict), outcome.seconds)
+        except Exception as exc:  # values the judge could not even read
+            return CheckResult(
+                check,
+                FAILED,
+                f"what came back could not be checked ({type(exc).__name__}: {exc})",
+                outcome.seconds,
+            )
+        return CheckResult(check, PASSED, "", outcome.seconds)
+    if outcome.status == "not implemented":
+        return CheckResult(check, NOT_IMPLEMENTED, outcome.message)
+    if outcome.status == "not provided":
+        return CheckResult(check, NOT_PROVIDED, f"needs the kata layout: {outcome.message}")
+    return CheckResult(check, FAILED, outcome.message, outcome.seconds)
+
+
+def grade_question(
+    submission: Submission,
+    question: Question,
+    limits: Limits,
+    out_dir: Path | None = None,
+    penalised_modules: dict[str, str] | None = None,
+) -> tuple[QuestionScore, list[str], list[Path]]:
+    """Score one question; also return the shims its process used and the figures drawn."""
+    checks = checks_of(question)
+    for check in checks:
+        reason = check.available() if check.available else None
+        if reason:
+            results = [CheckResult(check, NOT_GRADABLE, reason)]
+            return score_question(question, results), [], []
+    inputs, results = [], {}
+    for i, check in enumerate(checks):
+        try:
+            inputs.append(check.inputs() if check.inputs else {})
+        except Exception as exc:  # the grader's own bug: report it, grade the rest
+            inputs.append({})
+            results[i] = CheckResult(
+                check, FAILED, f"the grader could not make this check's inputs: {exc!r}"
+            )
+    runnable = [i for i in range(len(checks)) if i not in results]
+    outcomes = run_question(
+        submission.spec(), [checks[i] for i in runnable], [inputs[i] for i in runnable], limits
+    )
+    shims, figures = set(), []
+    for i, outcome in zip(runnable, outcomes):
+        shims.update(outcome.shims)
+        results[i] = _judge(checks[i], inputs[i], outcome)
+        if out_dir is not None and checks[i].figures and outcome.status == "ok":
+            try:
+                figures += checks[i].figures(inputs[i], outcome.out, out_dir) or []
+            except Exception:
+                print(
+                    f"grader: could not draw the figures of Q{question.id} "
+                    f"'{checks[i].name}':\n{traceback.format_exc(limit=3)}",
+                    file=sys.stderr,
+                )
+    for i, result in results.items():
+        used = set(checks[i].modules) & set(penalised_modules or {})
+        if used and result.outcome == PASSED:
+            module = sorted(used)[0]
+            results[i] = CheckResult(
+                checks[i],
+                FAILED,
+                f"{module}.py imports {penalised_modules[module]}. {libraries.RULE}",
+                result.seconds,
+            )
+    ordered = [results[i] for i in range(len(checks))]
+    return score_question(question, ordered), sorted(shims), figures
+
+
+def grade(
+    submission: Submission,
+    questions: list[Question],
+    limits: Limits = Limits(),
+    out_dir: str | Path | None = None,
+    library_penalty: bool = False,
+    log=None,
+) -> Grade:
+    """Grade ``submission`` on ``questions``.
+
+    Parameters
+    ----------
+    submission : Submission
+        What to grade (see :func:`grader.submission.open_submission`).
+    questions : list of Question
+        The questions to grade, in order.
+    limits : Limits
+        Caps on each question's process.
+    out_dir : path, optional
+        Where figures go.
+    library_penalty : bool
+        When True, a check whose module imports a library outside the handout's rule fails;
+        by default such imports are only reported.
+    log : callable, optional
+        Called with one line per question as it is graded.
+    """
+    start = time.monotonic()
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    violations = libraries.scan(submission.sources)
+    penalised = {}
+    if library_penalty:
+        for v in violations:
+            penalised.setdefault(Path(v.file).stem, v.module)
+    scores, shims, figures = [], set(), []
+    for question in questions:
+        t0 = time.monotonic()
+        score, used, drawn = grade_question(submission, question, limits, out, penalised)
+        scores.append(score)
+        shims.update(used)
+        figures += drawn
+        if log:
+            log(f"Q{question.id}: {score.status} ({time.monotonic() - t0:.1f} s)")
+    return Grade(
+        submission.label,
+        scores,
+        time.monotonic() - start,
+        sorted(shims),
+        [str(v) for v in violations],
+        figures,
+        limits,
+    )

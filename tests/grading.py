@@ -1,0 +1,37 @@
+"""Run a grader check in this process, the way the grader runs it across two.
+
+``verdict(check, impl)`` makes the check's inputs, runs its task against ``impl`` (an
+``Implementation`` fixture: kata, solutions, a flat folder or a mutant), writes and re-reads
+what it returned through the same files and readers as the grader, and judges it. Fast enough
+for the property tier; the separate process, its caps and its timeouts are tested in
+``tests/test_grader_sandbox.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from grader import child, sandbox
+from grader.check import Check, Fail
+from grader.implementation import Implementation
+
+
+def verdict(check: Check, impl: Implementation, tmp_path: Path) -> tuple[str, str]:
+    """``(outcome, message)``: outcome is passed, failed, not implemented, not provided or
+    error (the task raised: its message)."""
+    jobdir = Path(tmp_path) / f"job-{abs(hash(check.name))}"
+    jobdir.mkdir(parents=True, exist_ok=True)
+    inputs = check.inputs() if check.inputs else {}
+    sandbox._write_inputs(jobdir, 0, inputs)
+    job = {"jobdir": str(jobdir), "limits": {"memory_bytes": 8 << 30}}
+    record = child.run_check(job, {"index": 0, "task": check.task_ref}, impl)
+    (jobdir / "out_0.json").write_text(json.dumps(record), encoding="utf-8")
+    outcome = sandbox._read_outcome(jobdir, 0)
+    if outcome.status != "ok":
+        return outcome.status, outcome.message
+    try:
+        check.judge(inputs, outcome.out)
+    except Fail as exc:
+        return "failed", str(exc)
+    return "passed", ""
