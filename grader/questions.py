@@ -14,6 +14,7 @@ class Question:
     title: str
     points: int
     extra_credit: bool = False
+    written: bool = False  # answered in the write-up: not scored, the grader draws its figures
 
     @property
     def marker(self) -> str:
@@ -30,8 +31,11 @@ QUESTIONS = (
     Question("2.4", "get_random_batches and the training loop", 5),
     Question("2.5", "central-difference gradient checker", 5),
     Question("3.1", "training on NIST36 with your nn.py", 5),
+    Question("3.2", "learning rates 10x and 0.1x (write-up)", 0, written=True),
+    Question("3.3", "first-layer weights as images (write-up)", 0, written=True),
+    Question("3.4", "confusion matrix (write-up)", 0, written=True),
     Question("4.2", "findLetters", 10),
-    Question("4.3", "boxes drawn over each photo", 5),
+    Question("4.3", "boxes drawn over each photo (write-up)", 0, written=True),
     Question("4.4", "text extracted from the photos", 8),
     Question("5.1.1", "autoencoder: initialisation and ReLU layers", 5, extra_credit=True),
     Question("5.1.2", "autoencoder: momentum", 5, extra_credit=True),

@@ -15,7 +15,7 @@ from grader.check import Check
 from grader.questions import Question
 
 PASSED, FAILED, NOT_IMPLEMENTED = "passed", "failed", "not implemented"
-NOT_PROVIDED, NOT_GRADABLE = "not provided", "not gradable"
+NOT_PROVIDED, NOT_GRADABLE, WRITTEN = "not provided", "not gradable", "written"
 
 
 @dataclass
@@ -39,14 +39,14 @@ class QuestionScore:
     question: Question
     score: float
     max_score: float
-    status: str  # passed | partial | failed | not implemented | not gradable
+    status: str  # passed | partial | failed | not implemented | not gradable | written
     checks: list[CheckResult] = field(default_factory=list)
     reason: str = ""  # why it is not gradable
 
     @property
     def summary(self) -> str:
         """One line for the table."""
-        if self.status == NOT_GRADABLE:
+        if self.status in (NOT_GRADABLE, WRITTEN):
             return self.reason
         graded = [c for c in self.checks if c.outcome in (PASSED, FAILED, NOT_IMPLEMENTED)]
         if not graded:
@@ -88,6 +88,14 @@ def score_question(question: Question, results: list[CheckResult]) -> QuestionSc
     if unavailable:
         return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, unavailable[0].message)
     graded = [r for r in results if r.outcome != NOT_PROVIDED]
+    if question.written:
+        problems = [r for r in graded if r.outcome != PASSED]
+        reason = "written question, not scored: " + (
+            f"{problems[0].name}: {_first_line(problems[0].message)}"
+            if problems
+            else "its figures are in the report"
+        )
+        return QuestionScore(question, 0.0, 0.0, WRITTEN, results, reason)
     if not graded:
         reason = (
             _first_line(results[0].message)
