@@ -5,7 +5,7 @@ which implementation is tested, and how results are reported.
   a folder in the handout's flat layout. ``NRK_IMPL`` does the same as ``--impl``.
 * A stub's ``NotImplementedError`` is reported as NOT IMPLEMENTED (with the question id),
   not as a failure, and the run ends with a progress summary per handout question.
-* ``--results-json FILE`` writes one record per test (used by the grader).
+* ``--results-json FILE`` writes one record per test (used by the mutant suite).
 * Hypothesis profiles: ``ci`` (derandomized; loaded when ``CI`` is set) and ``dev``;
   ``HYPOTHESIS_PROFILE`` or ``--hypothesis-profile`` choose another.
 """

@@ -1,54 +1,75 @@
-"""``python -m grader [--impl kata|solutions|DIR] [--questions 2.2.2,2.3] [--results FILE]``."""
+"""The grader's command line.
+
+``python -m grader [--impl kata|solutions|DIR|ZIP] [--questions 2.2.2,3.1] [--out DIR]
+[--results FILE] [--timeout S]`` grades one implementation;
+``python -m grader batch SUBMISSIONS --jobs N`` grades a whole class;
+``python -m grader gradescope-zip | export | release`` build the course's artifacts;
+``python -m grader checks`` lists every check with its weight and time budget.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+import traceback
 from pathlib import Path
 
-from grader.checks import run_checks
-from grader.implementation import ImplementationError, resolve
 from grader.questions import QUESTIONS
-from grader.report import gradescope_results, table, write_results
-from grader.scoring import score_all
+
+COMMANDS = ("batch", "gradescope-zip", "export", "release", "checks")
+
+
+def _grading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--questions",
+        default=None,
+        help="comma-separated question ids, e.g. 2.2.2,3.1 (default: all)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="the longest any one check may run, in seconds (default: each check's own "
+        "generous budget, listed by `python -m grader checks`)",
+    )
+    parser.add_argument(
+        "--time-factor",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="multiply every check's time budget by F (a slow grading machine)",
+    )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=None,
+        metavar="MB",
+        help="address-space cap of each submission process (default 8192)",
+    )
+    parser.add_argument(
+        "--library-penalty",
+        action="store_true",
+        help="fail the checks of modules that import libraries outside the handout's rule "
+        "(default: only report them)",
+    )
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="python -m grader", description="Score an implementation with the handout's points."
+        prog="python -m grader",
+        description="Score an implementation with the handout's points. Other commands: "
+        "batch, gradescope-zip, export, release, checks (python -m grader COMMAND --help).",
     )
     parser.add_argument(
         "--impl",
         default=None,
-        help="kata (default), solutions, or a folder in the handout's layout",
+        help="kata (default), solutions, or a folder or .zip in the handout's layout",
     )
+    _grading_options(parser)
     parser.add_argument(
-        "--questions",
-        default=None,
-        help="comma-separated question ids, e.g. 2.2.2,2.3 (default: all)",
-    )
-    parser.add_argument(
-        "--out", default=None, metavar="DIR", help="write the figures the checks produce into DIR"
-    )
-    parser.add_argument(
-        "--photos",
-        default=None,
-        metavar="DIR",
-        help="Q4.4: grade the text of the photos in DIR (default: the four sample photos)",
-    )
-    parser.add_argument(
-        "--truth",
-        default=None,
-        metavar="FILE",
-        help="Q4.4: the ground truth of --photos (default: DIR/ground_truth.json)",
-    )
-    parser.add_argument(
-        "--q4-weights",
-        default=None,
-        metavar="FILE",
-        help="Q4.4: classify with this network (e.g. out/q3_weights.pickle) instead of the "
-        "reference classifier data/q4_reference_net.npz",
+        "--out", default=None, metavar="DIR", help="write the figures and report.html into DIR"
     )
     parser.add_argument(
         "--results",
@@ -56,13 +77,11 @@ def parse_args(argv):
         metavar="FILE",
         help="also write Gradescope's results.json format to FILE",
     )
-    parser.add_argument(
-        "--timeout", type=float, default=1800, help="seconds allowed for all checks (default 1800)"
-    )
     return parser.parse_args(argv)
 
 
 def select(ids: str | None):
+    """The questions named by ``ids`` (``"2.2.2,Q3.1"``), or all."""
     if not ids:
         return list(QUESTIONS)
     wanted = [i.strip().removeprefix("Q") for i in ids.split(",") if i.strip()]
@@ -73,39 +92,196 @@ def select(ids: str | None):
     return [known[i] for i in wanted]
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        impl = resolve(args.impl)
-    except ImplementationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    questions = select(args.questions)
+def limits_from(args):
+    from grader.sandbox import Limits
+
+    options = {"time_factor": args.time_factor, "max_check_seconds": args.timeout}
+    if args.memory:
+        options["memory_mb"] = args.memory
+    return Limits(**options)
+
+
+def grade_one(spec, questions, limits, out=None, results=None, library_penalty=False, log=None):
+    """Grade ``spec``; write results.json and report.html whatever happens.
+
+    Returns
+    -------
+    grade : Grade or None
+        None when the submission could not be opened (then ``error`` says why).
+    error : str
+        Why nothing could be graded, or "".
+    """
+    from grader.grade import Grade, grade
+    from grader.implementation import ImplementationError
+    from grader.report import gradescope_results, write_results
+    from grader.scoring import failed_everywhere
+    from grader.submission import open_submission
+
     start = time.monotonic()
-    extra = []
-    paths = (("--photos", args.photos), ("--truth", args.truth), ("--q4-weights", args.q4_weights))
-    for option, value in paths:
-        if value:
-            extra += [option, str(Path(value).resolve())]
-    run = run_checks(
-        str(impl.folder or impl.package),
+    result, error = None, ""
+    try:
+        with open_submission(spec) as submission:
+            result = grade(submission, questions, limits, out, library_penalty, log)
+    except ImplementationError as exc:
+        error = str(exc)
+    except Exception:  # the grader's own failure: still leave a valid results.json
+        error = "the grader failed: " + traceback.format_exc(limit=5)
+    if result is None:
+        result = Grade(str(spec), failed_everywhere(questions, error), time.monotonic() - start)
+    if results:
+        notes = result.notes + (f"\n{error}" if error else "")
+        write_results(results, gradescope_results(result.scores, result.seconds, notes.strip()))
+    if out:
+        _write_html(result, out)
+    return result, error
+
+
+def _write_html(result, out) -> Path | None:
+    try:
+        from grader.html_report import write_html
+    except ImportError:
+        return None
+    return write_html(result, Path(out))
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        return COMMAND_MAIN[argv[0]](argv[1:])
+    args = parse_args(argv)
+    from grader.report import table
+
+    questions = select(args.questions)
+    result, error = grade_one(
+        args.impl,
         questions,
-        timeout=args.timeout,
-        figures_dir=args.out,
-        extra_args=extra,
+        limits_from(args),
+        args.out,
+        args.results,
+        args.library_penalty,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
     )
-    scores = score_all(questions, run.records, run.error)
-    print(table(scores, impl.label))
-    notes = run.error
-    if run.shims:
-        notes += f"Shims used for older libraries: {', '.join(run.shims)}."
-        print(f"\n{notes}")
+    if error and not result.scores[0].checks:
+        print(f"error: {error}", file=sys.stderr)
+        if args.results:
+            print(f"wrote {args.results}", file=sys.stderr)
+        return 2
+    print(table(result.scores, result.label))
+    if result.notes:
+        print(f"\n{result.notes}")
+    print(f"\nGraded in {result.seconds:.0f} s.")
     if args.out:
-        print(f"\nfigures in {args.out}")
+        print(f"Figures and report.html in {args.out}")
     if args.results:
-        write_results(args.results, gradescope_results(scores, time.monotonic() - start, notes))
-        print(f"\nwrote {args.results}")
+        print(f"Wrote {args.results}")
     return 0
+
+
+# ------------------------------------------------------------------------ other commands
+def batch_main(argv) -> int:
+    from grader.batch import grade_batch
+
+    parser = argparse.ArgumentParser(
+        prog="python -m grader batch",
+        description="Grade every submission (folder or .zip) in SUBMISSIONS into a CSV, one "
+        "row per student, plus each one's results.json.",
+    )
+    parser.add_argument("submissions", metavar="SUBMISSIONS")
+    parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
+    parser.add_argument(
+        "--out", default="grades", metavar="DIR", help="where grades.csv goes (default grades/)"
+    )
+    parser.add_argument(
+        "--figures", action="store_true", help="also write each student's figures and report"
+    )
+    _grading_options(parser)
+    args = parser.parse_args(argv)
+    csv_path = grade_batch(
+        Path(args.submissions),
+        Path(args.out),
+        select(args.questions),
+        limits_from(args),
+        jobs=args.jobs,
+        figures=args.figures,
+        library_penalty=args.library_penalty,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(f"Wrote {csv_path}")
+    return 0
+
+
+def _artifact_main(name: str, description: str, default: str, build):
+    def run(argv) -> int:
+        parser = argparse.ArgumentParser(prog=f"python -m grader {name}", description=description)
+        parser.add_argument("out", nargs="?", default=default, metavar="OUT.zip")
+        args = parser.parse_args(argv)
+        print(f"Wrote {build(args.out)}")
+        return 0
+
+    return run
+
+
+def gradescope_zip_main(argv) -> int:
+    from grader.packaging import build_gradescope_zip
+
+    return _artifact_main(
+        "gradescope-zip",
+        "Build Gradescope's autograder.zip (setup.sh, run_autograder and this grader).",
+        "autograder.zip",
+        build_gradescope_zip,
+    )(argv)
+
+
+def export_main(argv) -> int:
+    from grader.packaging import export_kata
+
+    return _artifact_main(
+        "export",
+        "Pack kata/ into the handout's deliverables zip (nn.py, q4.py, run_q2.py ... util.py).",
+        "submission.zip",
+        export_kata,
+    )(argv)
+
+
+def release_main(argv) -> int:
+    from grader.packaging import build_release
+
+    return _artifact_main(
+        "release",
+        "Build the student bundle: the whole project except solutions/.",
+        "nn-recognition-kata.zip",
+        build_release,
+    )(argv)
+
+
+def checks_main(argv) -> int:
+    """List every check: question, weight, points, time budget."""
+    from grader.checks import CHECKS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m grader checks",
+        description="List every graded check with its share of the points and time budget.",
+    )
+    parser.add_argument("--questions", default=None)
+    args = parser.parse_args(argv)
+    for question in select(args.questions):
+        checks = [c for c in CHECKS if c.question == question.id]
+        total = sum(c.weight for c in checks) or 1.0
+        kind = "written, not scored" if question.written else f"{question.points} points"
+        print(f"Q{question.id} {question.title} ({kind})")
+        for c in checks:
+            share = "" if question.written else f"{question.points * c.weight / total:5.2f} pts  "
+            print(f"    {share}budget {c.budget:>5.0f} s  {c.name}")
+    return 0
+
+
+COMMAND_MAIN = {
+    "batch": batch_main,
+    "gradescope-zip": gradescope_zip_main,
+    "export": export_main,
+    "release": release_main,
+    "checks": checks_main,
+}
 
 
 if __name__ == "__main__":

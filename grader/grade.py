@@ -142,7 +142,7 @@ def grade_question(
 def grade(
     submission: Submission,
     questions: list[Question],
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     out_dir: str | Path | None = None,
     library_penalty: bool = False,
     log=None,
@@ -165,6 +165,7 @@ def grade(
     log : callable, optional
         Called with one line per question as it is graded.
     """
+    limits = limits or Limits()
     start = time.monotonic()
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:

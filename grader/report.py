@@ -1,38 +1,62 @@
-"""Reports: the terminal table and Gradescope's ``results.json``."""
+"""Reports: the terminal table and Gradescope's ``results.json``.
+
+Gradescope's format: a top-level ``score`` and ``execution_time`` (seconds), ``output`` and
+``visibility``, and ``tests[]`` with ``name``, ``number``, ``score``, ``max_score``,
+``status`` (``passed``/``failed``), ``output`` and ``visibility``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
-from grader.scoring import QuestionScore
+from grader.scoring import NOT_GRADABLE, WRITTEN, QuestionScore
+
+
+def _points(s: QuestionScore) -> str:
+    return "n/a" if s.status in (NOT_GRADABLE, WRITTEN) else f"{s.score:g}/{s.max_score:g}"
+
+
+def totals(scores: list[QuestionScore]) -> tuple[float, float, float, float]:
+    """``(core, core_max, extra, extra_max)`` points."""
+    core = [s for s in scores if not s.question.extra_credit]
+    extra = [s for s in scores if s.question.extra_credit]
+    return (
+        sum(s.score for s in core),
+        sum(s.max_score for s in core),
+        sum(s.score for s in extra),
+        sum(s.max_score for s in extra),
+    )
+
+
+def total_line(scores: list[QuestionScore]) -> str:
+    core, core_max, extra, extra_max = totals(scores)
+    line = f"Total: {core:g}/{core_max:g}"
+    if extra_max or any(s.question.extra_credit for s in scores):
+        line += f" (+ {extra:g}/{extra_max:g} extra credit, marked *)"
+    return line
 
 
 def table(scores: list[QuestionScore], label: str) -> str:
+    """The terminal table: question, points, status, one-line reason."""
     lines = [f"Grading {label}", "", f"{'question':<9}{'points':>12}  {'status':<16}reason"]
     for s in scores:
-        points = "n/a" if s.status == "not gradable" else f"{s.score:g}/{s.max_score:g}"
         title = f"Q{s.question.id}" + ("*" if s.question.extra_credit else "")
-        lines.append(f"{title:<9}{points:>12}  {s.status:<16}{s.summary}")
-    core = [s for s in scores if not s.question.extra_credit]
-    extra = [s for s in scores if s.question.extra_credit]
-    total = f"Total: {sum(s.score for s in core):g}/{sum(s.max_score for s in core):g}"
-    if extra:
-        total += (
-            f" (+ {sum(s.score for s in extra):g}/{sum(s.max_score for s in extra):g}"
-            " extra credit, marked *)"
-        )
-    lines += ["", total]
+        lines.append(f"{title:<9}{_points(s):>12}  {s.status:<16}{s.summary}")
+    lines += ["", total_line(scores)]
     return "\n".join(lines)
 
 
 def gradescope_results(scores: list[QuestionScore], execution_time: float, notes: str = ""):
-    """A dict in Gradescope's results.json format (score, execution_time, tests[])."""
+    """A dict in Gradescope's results.json format."""
     return {
         "score": round(sum(s.score for s in scores), 2),
         "execution_time": round(execution_time, 1),
-        "output": notes,
+        "output": (total_line(scores) + ("\n" + notes if notes else "")).strip(),
         "visibility": "visible",
+        "stdout_visibility": "hidden",
         "tests": [
             {
                 "name": f"Q{s.question.id} {s.question.title}"
@@ -40,7 +64,8 @@ def gradescope_results(scores: list[QuestionScore], execution_time: float, notes
                 "number": s.question.id,
                 "score": s.score,
                 "max_score": s.max_score,
-                "status": "passed" if s.status == "passed" else "failed",
+                # failed exactly when points were lost (0/0 questions are not the student's)
+                "status": "failed" if s.score < s.max_score else "passed",
                 "output": s.feedback,
                 "visibility": "visible",
             }
@@ -50,4 +75,10 @@ def gradescope_results(scores: list[QuestionScore], execution_time: float, notes
 
 
 def write_results(path: str | Path, results: dict) -> None:
-    Path(path).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    """Write ``results`` as JSON atomically (a reader never sees half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+    os.replace(tmp, path)

@@ -49,6 +49,14 @@ class Limits:
     file_mb: int = 1024
     output_kb: int = 64  # printed output kept (the tail)
     time_factor: float = 1.0  # multiplies every check's budget (slow graders, --time-factor)
+    max_check_seconds: float | None = None  # caps any one check's budget (--timeout)
+
+    def budget(self, check: Check) -> float:
+        """Seconds ``check`` may run under these limits."""
+        seconds = check.budget * self.time_factor
+        if self.max_check_seconds is not None:
+            seconds = min(seconds, self.max_check_seconds)
+        return seconds
 
 
 @dataclass
@@ -202,7 +210,7 @@ def run_question(
     spec: dict,
     checks: list[Check],
     inputs: list[dict],
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
 ) -> list[Outcome]:
     """Run the tasks of ``checks`` (one question's) against the submission ``spec``.
 
@@ -222,6 +230,7 @@ def run_question(
     list of Outcome
         One per check, in order.
     """
+    limits = limits or Limits()
     outcomes: list[Outcome | None] = [None] * len(checks)
     with tempfile.TemporaryDirectory(prefix="nrk-q-") as tmp:
         tmp = Path(tmp)
@@ -240,7 +249,7 @@ def run_question(
 
 def _run_child(spec, checks, pending, jobdir, work, limits, outcomes) -> list[int]:
     """Start one child on ``pending`` checks; fill ``outcomes``; return what is left to run."""
-    budgets = {i: checks[i].budget * limits.time_factor for i in pending}
+    budgets = {i: limits.budget(checks[i]) for i in pending}
     cpu_cap = STARTUP_SECONDS + 2.0 * sum(budgets.values())
     (jobdir / "progress").write_text("", encoding="utf-8")
     job = {
@@ -302,6 +311,11 @@ def _run_child(spec, checks, pending, jobdir, work, limits, outcomes) -> list[in
         elif now - running_since > budgets[running]:
             killed_for = running
             _kill(proc)
+    # Whatever the child started and left behind (a forked writer, a sleeper) goes too.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
     tail.join(timeout=5)
     current, done = _started(jobdir)
     output = tail.text()
@@ -325,11 +339,9 @@ def _run_child(spec, checks, pending, jobdir, work, limits, outcomes) -> list[in
         budget = budgets[current]
         outcomes[current] = Outcome(
             "timeout",
-            f"stopped after running {budget:.0f} s, its time budget "
-            f"({checks[current].budget:.0f} s"
-            + (f" x {limits.time_factor:g}" if limits.time_factor != 1 else "")
-            + "); correct code takes far less: look for an endless loop or far more work "
-            "than needed",
+            f"stopped after running {budget:.0f} s, its time budget; correct code, even with "
+            "Python loops, takes far less: look for an endless loop or far more work than "
+            "needed",
             seconds=budget,
         )
     else:

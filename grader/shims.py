@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.abc
 import inspect
+import sys
 
 USED: set[str] = set()
 
@@ -108,24 +110,67 @@ def _wrap(func):
     return shimmed
 
 
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches each ``skimage.<module>`` of :data:`SKIMAGE_MODULES` when it is first imported
+    (importing them all up front would cost every submission process seconds)."""
+
+    targets = {f"skimage.{name}" for name in SKIMAGE_MODULES}
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in self.targets:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _PatchingLoader(spec.loader)
+                return spec
+        return None
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        _patch(module)
+
+
+def _patch(module) -> None:
+    """Wrap the module's functions now, and those its lazy ``__getattr__`` returns later."""
+    short = module.__name__.split(".", 1)[1]
+    for attr, value in list(vars(module).items()):
+        if inspect.isfunction(value) and not attr.startswith("_"):
+            setattr(module, attr, _wrap(value))
+    lazy = vars(module).get("__getattr__")
+    renamed = {old: new for (mod, old), new in SKIMAGE_RENAMED_FUNCTIONS.items() if mod == short}
+
+    def __getattr__(attr):
+        if attr in renamed:
+            return _renamed(getattr(module, renamed[attr]), f"skimage {attr} -> {renamed[attr]}")
+        if lazy is None:
+            raise AttributeError(f"module {module.__name__!r} has no attribute {attr!r}")
+        value = lazy(attr)
+        if inspect.isfunction(value):
+            value = _wrap(value)
+            setattr(module, attr, value)
+        return value
+
+    module.__getattr__ = __getattr__
+
+
 def _skimage() -> None:
-    try:
-        import skimage  # noqa: F401
-    except ImportError:
+    if any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
         return
-    for name in SKIMAGE_MODULES:
-        try:
-            module = importlib.import_module(f"skimage.{name}")
-        except ImportError:
-            continue
-        for attr in getattr(module, "__all__", None) or dir(module):
-            func = getattr(module, attr, None)
-            if inspect.isfunction(func) and not getattr(func, "_nrk_shim", False):
-                setattr(module, attr, _wrap(func))
-    for (name, old), new in SKIMAGE_RENAMED_FUNCTIONS.items():
-        module = importlib.import_module(f"skimage.{name}")
-        if not hasattr(module, old) and hasattr(module, new):
-            setattr(module, old, _renamed(getattr(module, new), f"skimage {old} -> {new}"))
+    for name in list(sys.modules):
+        if name in _PatchOnImport.targets:
+            _patch(sys.modules[name])
+    sys.meta_path.insert(0, _PatchOnImport())
 
 
 def _renamed(func, shim: str):

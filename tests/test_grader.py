@@ -1,66 +1,238 @@
-"""The grader: scoring rules (fast) and whole runs on the solutions, the kata and a flat
-submission (slow: each grades in a subprocess)."""
+"""The grader: scoring by weights, reports, submissions as folders and zips, the library rule,
+shims, the command line and batch mode (fast), and whole runs on the solutions, the kata and a
+flat submission (slow)."""
 
+import csv
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from grader.questions import QUESTIONS
-from grader.report import gradescope_results
-from grader.scoring import score_all, score_question
+from grader import libraries
+from grader.check import Check, Fail
+from grader.implementation import ImplementationError
+from grader.questions import QUESTIONS, Question
+from grader.report import gradescope_results, table
+from grader.scoring import CheckResult, failed_everywhere, score_question
+from grader.submission import open_submission
 
 ROOT = Path(__file__).resolve().parent.parent
+STUDENT = ROOT / "tests" / "mutants" / "student" / "nn.py"
 Q23 = next(q for q in QUESTIONS if q.id == "2.3")
 
 
-def _records(*outcomes, question="2.3"):
+def _check(name, weight=1.0, question="2.3"):
+    return Check(question, name, weight, task=lambda sub, i: {}, judge=lambda i, o: None)
+
+
+def _results(*outcomes, weights=None):
+    weights = weights or [1.0] * len(outcomes)
     return [
-        {"nodeid": f"t::{i}", "question": question, "outcome": o, "message": f"msg {i}"}
-        for i, o in enumerate(outcomes)
+        CheckResult(_check(f"check {i}", w), o, f"msg {i}")
+        for i, (o, w) in enumerate(zip(outcomes, weights))
     ]
 
 
-def test_points_split_evenly_over_checks():
-    score = score_question(Q23, _records("passed", "passed", "failed", "passed"))
+# ------------------------------------------------------------------------------ scoring
+def test_points_split_by_weight():
+    score = score_question(Q23, _results("passed", "failed", weights=[3, 1]))
     assert (score.score, score.max_score, score.status) == (5.25, 7.0, "partial")
-    assert "3/4 checks passed" in score.summary and "msg 2" in score.summary
+    assert "1/2 checks passed" in score.summary and "msg 1" in score.summary
+    assert [c.max_points for c in score.checks] == [5.25, 1.75]
 
 
-def test_skipped_checks_are_left_out_and_all_skipped_is_not_gradable():
-    assert score_question(Q23, _records("passed", "skipped")).score == 7.0
-    ungradable = score_question(Q23, _records("skipped", "skipped"))
-    assert (ungradable.score, ungradable.max_score, ungradable.status) == (0, 0, "not gradable")
+def test_not_provided_checks_are_left_out_and_all_left_out_is_not_gradable():
+    assert score_question(Q23, _results("passed", "not provided")).score == 7.0
+    left_out = _results("not provided", "not provided")
+    left_out[0].message = "needs the kata layout: run_q2.py is a script"
+    score = score_question(Q23, left_out)
+    assert (score.score, score.max_score, score.status) == (0, 0, "not gradable")
+    assert "kata layout" in score.summary
 
 
-def test_a_check_needing_data_absent_offline_makes_its_question_not_gradable():
-    records = _records("passed", "skipped")
-    records[1]["message"] = "not gradable offline: CIFAR-10 is not in data/cifar10"
-    score = score_question(Q23, records)
+def test_a_check_without_its_data_makes_the_question_not_gradable():
+    results = _results("passed", "not gradable")
+    results[1].message = "not gradable offline: CIFAR-10 is not in data/external/cifar10"
+    score = score_question(Q23, results)
     assert (score.score, score.max_score, score.status) == (0, 0, "not gradable")
     assert "CIFAR-10" in score.summary
 
 
 def test_not_implemented_scores_zero_and_says_so():
-    score = score_question(Q23, _records("not implemented", "not implemented"))
+    score = score_question(Q23, _results("not implemented", "not implemented"))
     assert (score.score, score.status) == (0, "not implemented")
+    assert score.summary.startswith("not implemented yet")
 
 
-def test_a_run_that_could_not_finish_scores_zero_everywhere_with_the_reason():
-    scores = score_all(list(QUESTIONS), [], error="the checks did not finish within 5 s")
+def test_written_questions_score_nothing_and_report_their_figures():
+    written = Question("3.3", "weights (write-up)", 0, written=True)
+    score = score_question(written, _results("passed"))
+    assert (score.score, score.max_score, score.status) == (0, 0, "written")
+    assert "not scored" in score.summary
+
+
+def test_an_ungradable_submission_scores_zero_everywhere_with_the_reason():
+    scores = failed_everywhere(list(QUESTIONS), "x.zip is not a readable zip file")
     results = gradescope_results(scores, 5.0)
     assert results["score"] == 0 and len(results["tests"]) == len(QUESTIONS)
-    assert all("did not finish" in t["output"] for t in results["tests"])
+    assert all("not a readable zip" in t["output"] for t in results["tests"])
+    assert "Total: 0/" in table(scores, "x.zip")
 
 
-def _grade(*args, cwd=ROOT):
+def test_gradescope_status_is_failed_exactly_when_points_were_lost():
+    passed = score_question(Q23, _results("passed"))
+    partial = score_question(Q23, _results("passed", "failed"))
+    ungradable = score_question(Q23, _results("not gradable"))
+    tests = gradescope_results([passed, partial, ungradable], 1.0)["tests"]
+    assert [t["status"] for t in tests] == ["passed", "failed", "passed"]
+
+
+# ---------------------------------------------------------------------- judging helpers
+def test_array_refuses_what_is_not_a_plain_finite_numeric_array():
+    from grader.check import array
+
+    class Sub(__import__("numpy").ndarray):
+        pass
+
+    import numpy as np
+
+    good = np.ones((2, 3))
+    assert array({"a": good}, "a", "f(x)", shape=(2, None)) is good
+    cases = [
+        ({"__none__": ["a"]}, "returned None"),
+        ({"a": good.view(Sub)}, "expected a numpy array"),
+        ({"a": np.array(["x"])}, "expected numbers"),
+        ({"a": np.ones((3, 2))}, "expected shape (2, 'any')"),
+        ({"a": np.array([[np.nan, 1, 1], [1, 1, 1]])}, "1 NaN/inf"),
+    ]
+    for out, words in cases:
+        with pytest.raises(Fail, match=words.replace("(", r"\(").replace(")", r"\)")):
+            array(out, "a", "f(x)", shape=(2, None))
+
+
+# ---------------------------------------------------------------------- submissions
+def _zip(path, files):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return path
+
+
+def test_a_zip_with_the_files_in_a_subfolder_is_found(tmp_path):
+    archive = _zip(
+        tmp_path / "alice.zip",
+        {
+            "__MACOSX/hw5/python/._nn.py": "garbage",
+            "hw5/python/nn.py": "import numpy as np\n",
+            "hw5/python/q4.py": "import skimage\n",
+            "hw5/writeup.pdf": "%PDF",
+        },
+    )
+    with open_submission(str(archive)) as sub:
+        assert sub.folder.name == "python" and (sub.folder / "nn.py").is_file()
+        assert [p.name for p in sub.sources] == ["nn.py", "q4.py"]
+        folder = sub.folder
+    assert not folder.exists(), "the unpacked copy is removed afterwards"
+
+
+@pytest.mark.parametrize(
+    "files, words",
+    [
+        ({"../evil.py": "x", "nn.py": ""}, "unsafe path"),
+        ({"/etc/evil.py": "x", "nn.py": ""}, "unsafe path"),
+        ({"writeup.pdf": "%PDF"}, "no nn.py"),
+    ],
+)
+def test_a_zip_that_cannot_be_graded_says_why(tmp_path, files, words):
+    archive = _zip(tmp_path / "bob.zip", files)
+    with pytest.raises(ImplementationError, match=words):
+        with open_submission(str(archive)):
+            pass
+
+
+def test_a_file_that_is_not_a_zip_says_so(tmp_path):
+    bad = tmp_path / "carol.zip"
+    bad.write_text("not a zip")
+    with pytest.raises(ImplementationError, match="not a readable zip"):
+        with open_submission(str(bad)):
+            pass
+
+
+def test_a_zip_bomb_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr("grader.submission.MAX_UNZIPPED_MB", 1)
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("nn.py", "0" * (3 << 20))
+    with pytest.raises(ImplementationError, match="unpacks to 3 MB"):
+        with open_submission(str(archive)):
+            pass
+
+
+# ---------------------------------------------------------------------- library rule
+def test_imports_outside_the_handout_libraries_are_reported(tmp_path):
+    (tmp_path / "nn.py").write_text(
+        "import numpy as np\nfrom util import *\nimport os, pickle\nimport scipy.ndimage\n"
+    )
+    (tmp_path / "q4.py").write_text(
+        "import skimage.measure\nimport cv2\nfrom sklearn.cluster import KMeans\nimport nn\n"
+        "def f():\n    import torch, torchvision\n    from PIL import Image\n"
+    )
+    found = [str(v) for v in libraries.scan(sorted(tmp_path.glob("*.py")))]
+    assert found == [
+        "q4.py:2 imports cv2",
+        "q4.py:3 imports sklearn.cluster",
+        "q4.py:7 imports PIL",
+    ]
+    assert "numpy, scipy, scikit-image and matplotlib" in libraries.RULE
+
+
+# ---------------------------------------------------------------------- shims
+def test_shims_translate_old_calls_and_record_them():
+    """In a fresh process, as in a submission's: old NumPy aliases and scikit-image keywords
+    work and each shim used is recorded."""
+    code = """
+import sys, json
+sys.path.insert(0, sys.argv[1])
+from grader import shims
+shims.install()
+import numpy as np
+from skimage.morphology import binary_closing
+import skimage.measure, skimage.color, skimage.restoration
+img = np.random.default_rng(0).random((16, 16, 3))
+skimage.restoration.denoise_bilateral(img, multichannel=True)
+binary_closing(img[..., 0] > 0.5, selem=np.ones((3, 3), bool))
+skimage.measure.label(img[..., 0] > 0.5, neighbors=8)
+skimage.color.rgb2grey(img)
+assert np.float is float and np.int is int
+print(json.dumps(sorted(shims.USED)))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code, str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [
+        "np.float",
+        "np.int",
+        "skimage multichannel= -> channel_axis=",
+        "skimage neighbors= -> connectivity=",
+        "skimage rgb2grey -> rgb2gray",
+        "skimage selem= -> footprint=",
+    ]
+
+
+# ---------------------------------------------------------------------- command line
+def _grade(*args, cwd=ROOT, timeout=900):
     return subprocess.run(
         [sys.executable, "-m", "grader", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=600,
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
         env=os.environ | {"PYTHONPATH": str(ROOT)},
     )  # fmt: skip
 
@@ -72,54 +244,109 @@ def _validate_gradescope(results):
         assert 0 <= test["score"] <= test["max_score"]
         assert test["status"] in ("passed", "failed")
     assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
-
-
-@pytest.mark.slow
-def test_solutions_score_full_marks(tmp_path):
-    out = tmp_path / "results.json"
-    proc = _grade("--impl", "solutions", "--results", str(out))
-    assert proc.returncode == 0, proc.stderr
-    results = json.loads(out.read_text())
-    _validate_gradescope(results)
-    assert {t["number"] for t in results["tests"]} == {q.id for q in QUESTIONS}
-    short = [t for t in results["tests"] if t["score"] != t["max_score"]]
-    assert not short, "the solutions lost points:\n" + "\n".join(t["output"] for t in short)
-    gradable = {t["number"] for t in results["tests"] if t["max_score"]}
-    assert {"2.1.2", "2.3", "2.5", "3.1", "4.2", "4.4", "5.3.2"} <= gradable, proc.stdout
-
-
-@pytest.mark.slow
-def test_untouched_kata_scores_zero_with_not_implemented_everywhere(tmp_path):
-    out = tmp_path / "results.json"
-    proc = _grade("--impl", "kata", "--results", str(out))
-    assert proc.returncode == 0, proc.stderr
-    results = json.loads(out.read_text())
-    _validate_gradescope(results)
-    assert results["score"] == 0
-    graded = [t for t in results["tests"] if t["max_score"]]
-    assert {t["number"] for t in graded} >= {"2.1.2", "2.2.2", "2.3", "2.4", "2.5"}
-    assert all("not implemented yet: Q" in t["output"] for t in graded)
-
-
-@pytest.mark.slow
-def test_flat_submission_with_script_run_q2(tmp_path):
-    """The handout's layout: run_q2.py is a script, so Q2.5 is not gradable (0 out of 0)."""
-    sub = tmp_path / "submission"
-    sub.mkdir()
-    shutil.copy(ROOT / "tests" / "mutants" / "student" / "nn.py", sub / "nn.py")
-    (sub / "run_q2.py").write_text("from nn import *\nraise SystemExit('trains at import')\n")
-    out = tmp_path / "results.json"
-    proc = _grade("--impl", "submission", "--results", str(out), cwd=tmp_path)  # relative
-    assert proc.returncode == 0, proc.stderr
-    tests = {t["number"]: t for t in json.loads(out.read_text())["tests"]}
-    assert tests["2.5"]["max_score"] == 0 and "script" in tests["2.5"]["output"]
-    assert tests["2.4"]["score"] == tests["2.4"]["max_score"] == 5  # batches still graded
-    assert tests["3.1"]["score"] == tests["3.1"]["max_score"] == 5  # trained with its nn.py
-    short = [t for t in tests.values() if t["score"] != t["max_score"]]
-    assert not short, proc.stdout
+    return {t["number"]: t for t in results["tests"]}
 
 
 def test_unknown_implementation_is_a_clear_error(tmp_path):
     proc = _grade("--impl", str(tmp_path / "nowhere"))
     assert proc.returncode == 2
-    assert "expected 'kata', 'solutions' or a folder" in proc.stderr
+    assert "expected 'kata', 'solutions', a folder or a .zip" in proc.stderr
+
+
+def test_an_unreadable_zip_still_gets_a_valid_results_json(tmp_path):
+    bad = tmp_path / "dave.zip"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    out = tmp_path / "results.json"
+    proc = _grade("--impl", str(bad), "--questions", "2.2.2", "--results", str(out))
+    assert proc.returncode == 2 and "not a readable zip" in proc.stderr
+    tests = _validate_gradescope(json.loads(out.read_text()))
+    assert tests["2.2.2"]["score"] == 0 and "not a readable zip" in tests["2.2.2"]["output"]
+
+
+def test_checks_lists_every_question_with_weights_and_budgets():
+    proc = _grade("checks")
+    assert proc.returncode == 0, proc.stderr
+    for q in QUESTIONS:
+        assert f"Q{q.id} " in proc.stdout
+    assert "budget" in proc.stdout
+
+
+# ---------------------------------------------------------------------- batch mode
+def _flat(folder, nn_text):
+    folder.mkdir(parents=True)
+    (folder / "nn.py").write_text(nn_text)
+    return folder
+
+
+@pytest.mark.slow
+def test_batch_grades_a_class_into_a_csv(tmp_path):
+    subs = tmp_path / "submissions"
+    student = STUDENT.read_text()
+    _flat(subs / "full", student)
+    partial = student + "\n\ndef softmax(x):\n    return np.exp(x) / np.sum(np.exp(x))\n"
+    partial_dir = _flat(tmp_path / "partial_src", partial)
+    with zipfile.ZipFile(subs / "partial.zip", "w") as zf:
+        zf.write(partial_dir / "nn.py", "hw5/python/nn.py")
+    (subs / "broken.zip").write_text("this is not a zip")
+    out = tmp_path / "grades"
+    proc = _grade("batch", str(subs), "--jobs", "2", "--out", str(out), "--questions",
+                  "2.2.2,2.2.3")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with open(out / "grades.csv", newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"full", "partial", "broken"}
+    assert rows["full"]["Q2.2.2"] == "3" and rows["full"]["Q2.2.3"] == "3"
+    assert rows["full"]["total"] == "6"
+    assert float(rows["partial"]["Q2.2.2"]) < 3 and rows["partial"]["Q2.2.3"] == "3"
+    assert rows["broken"]["total"] == "0" and "not a readable zip" in rows["broken"]["notes"]
+    for name in rows:
+        _validate_gradescope(json.loads((out / name / "results.json").read_text()))
+
+
+# ---------------------------------------------------------------------- whole runs
+@pytest.mark.slow
+def test_solutions_score_full_marks(tmp_path):
+    out = tmp_path / "results.json"
+    figures = tmp_path / "figures"
+    proc = _grade("--impl", "solutions", "--results", str(out), "--out", str(figures))
+    assert proc.returncode == 0, proc.stderr
+    tests = _validate_gradescope(json.loads(out.read_text()))
+    assert set(tests) == {q.id for q in QUESTIONS}
+    short = [t for t in tests.values() if t["score"] != t["max_score"]]
+    assert not short, "the solutions lost points:\n" + "\n".join(t["output"] for t in short)
+    gradable = {n for n, t in tests.items() if t["max_score"]}
+    assert {"2.1.2", "2.3", "2.5", "3.1", "4.2", "4.4", "5.3.2", "6.1.2"} <= gradable, proc.stdout
+    assert len(list(figures.glob("*.png"))) >= 8, sorted(p.name for p in figures.iterdir())
+
+
+@pytest.mark.slow
+def test_untouched_kata_scores_zero_with_not_implemented_everywhere(tmp_path):
+    out = tmp_path / "results.json"
+    scored = ",".join(q.id for q in QUESTIONS if q.points)
+    proc = _grade("--impl", "kata", "--questions", scored, "--results", str(out))
+    assert proc.returncode == 0, proc.stderr
+    tests = _validate_gradescope(json.loads(out.read_text()))
+    assert json.loads(out.read_text())["score"] == 0
+    graded = [t for t in tests.values() if t["max_score"]]
+    assert {t["number"] for t in graded} >= {"2.1.2", "2.2.2", "2.3", "2.4", "2.5", "3.1"}
+    assert all("not implemented yet: Q" in t["output"] for t in graded), [
+        t["output"] for t in graded
+    ]
+
+
+@pytest.mark.slow
+def test_flat_submission_with_script_run_q2(tmp_path):
+    """The handout's layout: run_q2.py is a script, so the checks needing its functions are
+    left out, and Q2.5 (which only it answers) is not gradable, needing the kata layout."""
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    shutil.copy(STUDENT, sub / "nn.py")
+    (sub / "run_q2.py").write_text("from nn import *\nraise SystemExit('trains at import')\n")
+    out = tmp_path / "results.json"
+    proc = _grade("--impl", "submission", "--questions", "2.4,2.5,3.1", "--results", str(out),
+                  cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    tests = _validate_gradescope(json.loads(out.read_text()))
+    assert tests["2.5"]["max_score"] == 0 and "kata layout" in tests["2.5"]["output"]
+    assert tests["2.4"]["score"] == tests["2.4"]["max_score"] == 5  # batches still graded
+    assert tests["3.1"]["score"] == tests["3.1"]["max_score"] == 5  # trained with its nn.py
