@@ -1,0 +1,413 @@
+"""The course's artifacts: Gradescope's ``autograder.zip``, the handout's deliverables zip and
+the student release.
+
+* :func:`build_gradescope_zip`: ``setup.sh`` and ``run_autograder`` (from
+  ``grader/gradescope/``) at the top, beside the grader and what it needs (``grader/``,
+  ``coursedata/``, ``kata/``, ``data/``, ``pyproject.toml``, ``README.md``); Gradescope unpacks
+  it into ``/autograder/source``.
+* :func:`export_kata`: the handout's flat files (``nn.py``, ``util.py``, ``q4.py``,
+  ``run_q2.py`` ...) with their package imports (``from .nn import *``) rewritten to the
+  handout's flat ones (``from nn import *``): a zip the grader grades as a student's upload.
+* :func:`build_release`: every file of the project except :data:`INSTRUCTOR_ONLY`, in a zip
+  with one top folder, ``nn-recognition-kata/``.
+
+Files are those git knows (tracked, plus new files it does not ignore), or, without git, the
+tree less what ``.gitignore`` names. Zips are reproducible: sorted entries, a fixed timestamp,
+the permission bits of each file.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import os
+import re
+import stat
+import subprocess
+import zipfile
+from pathlib import Path, PurePosixPath
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = Path(__file__).resolve().parent / "gradescope"
+RELEASE_FOLDER = "nn-recognition-kata"
+
+# What Gradescope's image needs to grade: the grader, the data loader, the project's util.py
+# (used when a submission lacks one), the bundled data, and the files pip installs it from.
+GRADESCOPE_PATHS = ("pyproject.toml", "README.md", "grader/", "coursedata/", "kata/", "data/")
+GRADESCOPE_SCRIPTS = ("setup.sh", "run_autograder")
+
+# Left out of the student release:
+# * solutions/: the reference implementations;
+# * .ci/: CI runs the test suite and the grader on solutions/, which a release lacks;
+# * tests/mutants/ and tests/test_mutants.py: the mutant suite's catalog holds complete,
+#   correct Q2 answers in the handout's format (mutants/student/nn.py, mutants/loops/nn.py)
+#   beside the wrong ones; the suite tests the grader's checks, not a student's work;
+# * tests/test_grader*.py: the grader's own tests (its checks against solutions/, the mutants
+#   and hostile submissions); they carry question markers, so in a release they would count
+#   in the student's progress summary as passed checks of questions not yet started;
+# * tests/test_packaging.py: tests these artifacts, which are built from the instructors' tree;
+# * and every other test module that needs tests/mutants/ (it imports ``mutants`` or names the
+#   folder; see :func:`uses_mutants`).
+# Patterns as fnmatch reads them ("*" crosses folders).
+INSTRUCTOR_ONLY = (
+    "solutions/*",
+    ".ci/*",
+    "tests/mutants/*",
+    "tests/test_mutants.py",
+    "tests/test_grader*.py",
+    "tests/test_packaging.py",
+)
+
+# The handout's deliverables, flat at the top of a submission.
+HANDOUT_FILES = (
+    "nn.py",
+    "util.py",
+    "q4.py",
+    "run_q2.py",
+    "run_q3.py",
+    "run_q4.py",
+    "run_q5.py",
+    "q6_train.py",
+)
+HANDOUT_GLOBS = ("run_q6_*.py",)
+
+# Always skipped, whatever git or .gitignore say.
+_NEVER = {".git", "__pycache__", ".DS_Store"}
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+# ----------------------------------------------------------------------------- files
+def project_files(root: str | Path = ROOT) -> list[str]:
+    """The project's files, as sorted POSIX paths relative to ``root``.
+
+    Parameters
+    ----------
+    root : path
+        The project folder.
+
+    Returns
+    -------
+    list of str
+        With git (``root`` the top of a work tree): the files it tracks plus the new files it
+        does not ignore (``git ls-files --cached --others --exclude-standard``), those that
+        exist. Without git: every file under ``root`` that ``root/.gitignore`` does not
+        ignore. ``.git``, ``__pycache__`` and ``.DS_Store`` never.
+    """
+    root = Path(root).resolve()
+    listed = _git_files(root)
+    if listed is None:
+        listed = _walk_files(root, _gitignore_patterns(root))
+    keep = []
+    for rel in listed:
+        if _NEVER & set(PurePosixPath(rel).parts):
+            continue
+        path = root / rel
+        if path.is_file() and not path.is_symlink():
+            keep.append(rel)
+    return sorted(set(keep))
+
+
+def _git_files(root: Path) -> list[str] | None:
+    """What git lists under ``root``, or None when ``root`` is not the top of a work tree."""
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != root:
+            return None
+        listed = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others"]
+            + ["--exclude-standard"],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return [p for p in listed.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def _gitignore_patterns(root: Path) -> list[str]:
+    path = root / ".gitignore"
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "!"))]
+
+
+def _ignored(rel: str, is_dir: bool, patterns: list[str]) -> bool:
+    """Whether ``rel`` matches one of ``.gitignore``'s (simple) patterns."""
+    name = rel.rsplit("/", 1)[-1]
+    for pattern in patterns:
+        dir_only = pattern.endswith("/")
+        pattern = pattern.strip("/") if "/" in pattern.rstrip("/") else pattern.rstrip("/")
+        if dir_only and not is_dir:
+            continue
+        if "/" in pattern:  # anchored at the root
+            if fnmatch.fnmatchcase(rel, pattern.lstrip("/")):
+                return True
+        elif fnmatch.fnmatchcase(name, pattern):
+            return True
+    return False
+
+
+def _walk_files(root: Path, patterns: list[str]) -> list[str]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder).relative_to(root).as_posix()
+        prefix = "" if base == "." else base + "/"
+        dirs[:] = sorted(
+            d for d in dirs if d not in _NEVER and not _ignored(prefix + d, True, patterns)
+        )
+        found += [prefix + f for f in files if not _ignored(prefix + f, False, patterns)]
+    return found
+
+
+def uses_mutants(path: str | Path) -> bool:
+    """Whether the Python file ``path`` needs ``tests/mutants/`` (left out of releases).
+
+    Parameters
+    ----------
+    path : path
+        A Python file.
+
+    Returns
+    -------
+    bool
+        True when it imports ``mutants`` (``from mutants.catalog import ...``) or holds the
+        string ``"mutants"`` (a path such as ``ROOT / "tests" / "mutants"``).
+    """
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "mutants":
+            return True
+        if isinstance(node, ast.Import) and any(
+            a.name.split(".")[0] == "mutants" for a in node.names
+        ):
+            return True
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value == "mutants" or "tests/mutants" in node.value:
+                return True
+    return False
+
+
+def _under(rel: str, prefixes) -> bool:
+    return any(rel == p or (p.endswith("/") and rel.startswith(p)) for p in prefixes)
+
+
+# ----------------------------------------------------------------------------- zips
+def _write(zf: zipfile.ZipFile, arcname: str, data: bytes, mode: int = 0o644) -> None:
+    info = zipfile.ZipInfo(arcname, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3  # Unix: unzip restores the permission bits below
+    info.external_attr = (stat.S_IFREG | mode) << 16
+    zf.writestr(info, data)
+
+
+def _mode(path: Path) -> int:
+    return 0o755 if os.stat(path).st_mode & 0o111 else 0o644
+
+
+def _new_zip(out_path: str | Path) -> tuple[Path, zipfile.ZipFile]:
+    out = Path(out_path).expanduser().resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9)
+
+
+# ----------------------------------------------------------------------------- Gradescope
+def build_gradescope_zip(out_path: str | Path = "autograder.zip") -> Path:
+    """Build Gradescope's ``autograder.zip`` from this project.
+
+    At the top: ``setup.sh`` (installs Python 3 when absent, then ``pip install
+    "/autograder/source[torch]"``: the dependencies of ``pyproject.toml``, PyTorch's CPU
+    wheels) and ``run_autograder`` (grades ``/autograder/submission`` into
+    ``/autograder/results/results.json``; ``AUTOGRADER_ROOT`` and ``NRK_QUESTIONS`` change
+    the root and the questions), both executable; beside them ``pyproject.toml`` (which finds
+    its packages, so it installs without ``solutions/``), ``README.md``, ``grader/``,
+    ``coursedata/``, ``kata/`` and ``data/``. Neither ``solutions/`` nor ``tests/``: the
+    grader needs neither.
+
+    Parameters
+    ----------
+    out_path : path
+        The zip to write (its folder is created).
+
+    Returns
+    -------
+    pathlib.Path
+        The zip written.
+    """
+    files = [
+        f
+        for f in project_files(ROOT)
+        if _under(f, GRADESCOPE_PATHS) and not f.startswith("grader/gradescope/")
+    ]
+    out, zf = _new_zip(out_path)
+    with zf:
+        for script in GRADESCOPE_SCRIPTS:
+            _write(zf, script, (TEMPLATES / script).read_bytes(), 0o755)
+        for rel in files:
+            data = (ROOT / rel).read_bytes()
+            _write(zf, rel, data, _mode(ROOT / rel))
+    return out
+
+
+# ----------------------------------------------------------------------------- export
+def handout_files(folder: str | Path) -> list[Path]:
+    """The handout's deliverables present in ``folder`` (``kata/`` or ``solutions/``).
+
+    Parameters
+    ----------
+    folder : path
+        A folder of this project's layout.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``nn.py``, ``util.py``, ``q4.py``, ``run_q2.py`` ... ``q6_train.py`` and every
+        ``run_q6_*.py``, those that exist, in that order.
+    """
+    folder = Path(folder)
+    found = [folder / name for name in HANDOUT_FILES if (folder / name).is_file()]
+    for pattern in HANDOUT_GLOBS:
+        found += sorted(folder.glob(pattern))
+    return found
+
+
+def flatten_imports(source: str, package: str) -> str:
+    """Rewrite a module of ``package`` to the handout's flat imports.
+
+    ``from .util import *`` and ``from package.util import *`` become ``from util import *``;
+    ``from . import nn`` becomes ``import nn``; ``import package.nn as nn`` becomes
+    ``import nn as nn``; ``python -m package.run_q3`` in the text becomes
+    ``python run_q3.py``.
+
+    Parameters
+    ----------
+    source : str
+        The module's text.
+    package : str
+        The package it belongs to (``kata``).
+
+    Returns
+    -------
+    str
+        The text with flat imports.
+
+    Raises
+    ------
+    ValueError
+        An import reaches above the package (``from ..x``) or the rewrite left one behind.
+    """
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    pkg = re.escape(package)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or _in_package(node.module, package)):
+            if node.level > 1:
+                raise ValueError(f"line {node.lineno}: an import above the package (from ..)")
+            i = node.lineno - 1
+            if node.level and not node.module:  # from . import nn  ->  import nn
+                new = re.sub(r"\bfrom\s+\.\s+import\b", "import", lines[i], count=1)
+            elif node.level:  # from .nn import x  ->  from nn import x
+                new = re.sub(r"\bfrom\s+\.", "from ", lines[i], count=1)
+            else:  # from kata.nn import x  ->  from nn import x;  from kata import nn
+                new = re.sub(rf"\bfrom\s+{pkg}\.", "from ", lines[i], count=1)
+                new = re.sub(rf"\bfrom\s+{pkg}\s+import\b", "import", new, count=1)
+            lines[i] = new
+        elif isinstance(node, ast.Import) and any(_in_package(a.name, package) for a in node.names):
+            i = node.lineno - 1
+            lines[i] = re.sub(rf"\b{pkg}\.(\w)", r"\1", lines[i])
+    text = "".join(lines)
+    text = re.sub(rf"python -m {pkg}\.(\w+)", r"python \1.py", text)
+    left = [
+        n.lineno
+        for n in ast.walk(ast.parse(text))
+        if (isinstance(n, ast.ImportFrom) and (n.level or _in_package(n.module, package)))
+        or (isinstance(n, ast.Import) and any(_in_package(a.name, package) for a in n.names))
+    ]
+    if left:
+        raise ValueError(f"package imports left on lines {left}")
+    return text
+
+
+def _in_package(module: str | None, package: str) -> bool:
+    return bool(module) and (module == package or module.startswith(package + "."))
+
+
+def export_kata(out_zip: str | Path = "submission.zip", impl: str = "kata") -> Path:
+    """Pack the handout's deliverables of ``impl`` into a flat zip, gradable as an upload.
+
+    Parameters
+    ----------
+    out_zip : path
+        The zip to write (its folder is created).
+    impl : str
+        ``"kata"`` (the student's work) or ``"solutions"`` (to test the grader).
+
+    Returns
+    -------
+    pathlib.Path
+        The zip written: ``nn.py``, ``util.py``, ``q4.py``, ``run_q2.py``-``run_q5.py``,
+        ``q6_train.py`` and ``run_q6_*.py`` at its top, importing each other flat
+        (``from util import *``), as in the handout.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``impl`` is not a folder of this project holding ``nn.py``.
+    """
+    folder = ROOT / impl
+    if not (folder / "nn.py").is_file():
+        raise FileNotFoundError(
+            f"{folder} holds no nn.py: export takes 'kata' or 'solutions' "
+            "(student releases have no solutions/)"
+        )
+    out, zf = _new_zip(out_zip)
+    with zf:
+        for path in handout_files(folder):
+            text = flatten_imports(path.read_text(encoding="utf-8"), impl)
+            _write(zf, path.name, text.encode("utf-8"))
+    return out
+
+
+# ----------------------------------------------------------------------------- release
+def build_release(out_zip: str | Path = f"{RELEASE_FOLDER}.zip") -> Path:
+    """Build the student bundle: the project less :data:`INSTRUCTOR_ONLY`, in one top folder.
+
+    Parameters
+    ----------
+    out_zip : path
+        The zip to write (its folder is created).
+
+    Returns
+    -------
+    pathlib.Path
+        The zip written: every file of :func:`project_files` except ``solutions/``, ``.ci/``,
+        ``tests/mutants/``, ``tests/test_mutants.py``, ``tests/test_grader*.py``,
+        ``tests/test_packaging.py`` and the test modules that need the mutants
+        (:func:`uses_mutants`), under
+        ``nn-recognition-kata/`` (``pyproject.toml`` finds its packages, so ``pip install -e .``
+        and tox work without ``solutions/``). Zips at the project's top (these
+        artifacts, built there by default) are left out too.
+    """
+    files = [
+        f
+        for f in project_files(ROOT)
+        if not any(fnmatch.fnmatchcase(f, pattern) for pattern in INSTRUCTOR_ONLY)
+        and not ("/" not in f and f.endswith(".zip"))
+        and not (f.startswith("tests/") and f.endswith(".py") and uses_mutants(ROOT / f))
+    ]
+    out, zf = _new_zip(out_zip)
+    with zf:
+        for rel in files:
+            path = ROOT / rel
+            data = path.read_bytes()
+            _write(zf, f"{RELEASE_FOLDER}/{rel}", data, _mode(path))
+    return out

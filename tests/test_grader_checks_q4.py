@@ -1,0 +1,369 @@
+"""The graded Q4 checks (``grader/checks/q4.py``) judge right.
+
+Fast, in-process with ``verdict`` on small generated pages: the solutions pass, the untouched
+kata is "not implemented", and realistic wrong answers fail the check that must catch them
+(and only it) with a message that teaches: ``bw`` inverted, boxes as ``[x1, y1, x2, y2]`` or
+``[y1, x1, h, w]``, ``findLetters`` returning one value, crops not transposed or inverted,
+lines out of order. A flat submission whose ``run_q4.py`` is a script keeps its Q4.2 grade and
+makes the Q4.4 checks "not provided". Slow: the four photos, and the grader's Python API on
+the solutions for Q4.2, Q4.3 and Q4.4 (full marks, the Q4.3 figures written).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from grading import verdict
+from PIL import Image
+
+import grader.grade
+from grader.checks import q4 as checks_q4
+from grader.implementation import NotProvided, resolve
+from grader.questions import QUESTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+HAS_SOLUTIONS = (ROOT / "solutions" / "q4.py").exists()
+needs_solutions = pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: no solutions/")
+
+CHECKS = checks_q4.CHECKS
+PHOTO_NAMES = checks_q4.PHOTOS
+MARKER = {q.id: q.marker for q in QUESTIONS}
+
+
+def _of(question, photos=None):
+    """The checks of ``question``: all, only those of a photo (True) or none of them (False)."""
+    out = [c for c in CHECKS if c.question == question]
+    if photos is None:
+        return out
+    return [c for c in out if any(n in c.name for n in PHOTO_NAMES) == photos]
+
+
+def _named(question, words):
+    (check,) = [c for c in _of(question) if words in c.name]
+    return check
+
+
+def _slug(text):
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50]
+
+
+def _params(checks):
+    return [
+        pytest.param(c, id=f"{c.question}-{_slug(c.name)}", marks=getattr(pytest.mark,
+                     MARKER[c.question]))
+        for c in checks
+    ]  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- stand-ins
+class StandIn:
+    """The solutions with some functions replaced; ``missing`` modules are not provided."""
+
+    def __init__(self, missing=(), **replaced):
+        self.replaced = replaced  # module name -> {function name: replacement}
+        self.missing = missing
+        self.shims: list[str] = []
+
+    def load(self, name):
+        if name in self.missing:
+            raise NotProvided(f"run_q4.py is a script (stand-in for {name})")
+        module = importlib.import_module(f"solutions.{name}")
+        if name not in self.replaced:
+            return module
+        copy = types.ModuleType(name)
+        copy.__dict__.update(vars(module))
+        copy.__dict__.update(self.replaced[name])
+        return copy
+
+
+def _solution(module, name):
+    return getattr(importlib.import_module(f"solutions.{module}"), name)
+
+
+def find_letters_with(change):
+    """A findLetters whose (bboxes, bw) are the solution's passed through ``change``."""
+    find = _solution("q4", "findLetters")
+
+    def findLetters(image):
+        return change(*find(image))
+
+    return {"q4": {"findLetters": findLetters}}
+
+
+def outcomes(sub, checks, tmp_path):
+    return {c.name: verdict(c, sub, tmp_path) for c in checks}
+
+
+# ----------------------------------------------------------------------------- solutions, kata
+@needs_solutions
+@pytest.mark.parametrize("check", _params(_of("4.2", False) + _of("4.4", False)))
+def test_solutions_pass(check, tmp_path):
+    outcome, message = verdict(check, resolve("solutions"), tmp_path)
+    assert outcome == "passed", message
+
+
+@pytest.mark.parametrize("check", _params(CHECKS))
+def test_untouched_kata_is_not_implemented(check, tmp_path):
+    outcome, message = verdict(check, resolve("kata"), tmp_path)
+    assert outcome == "not implemented", message
+    assert re.match(r"Q4\.[24] \w+", message), message
+
+
+def test_weights_and_budgets():
+    points = {q.id: q.points for q in QUESTIONS}
+    assert sum(c.weight for c in _of("4.2")) == points["4.2"]
+    assert sum(c.weight for c in _of("4.4")) == points["4.4"]
+    assert len(_of("4.3")) == len(PHOTO_NAMES) and all(c.figures for c in _of("4.3"))
+    for c in _of("4.2", True) + _of("4.3") + _of("4.4", True):
+        assert c.budget >= 300, f"{c.name}: a slow denoiser on a 12-megapixel photo must fit"
+    assert {c.question for c in CHECKS} == {"4.2", "4.3", "4.4"}
+
+
+# ----------------------------------------------------------------------------- Q4.2 mutants
+@needs_solutions
+@pytest.mark.q4_2
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda b, bw: (b, 1.0 - bw), "It looks inverted"),  # the ink mask as bw
+        (lambda b, bw: (b, bw > 0.5), None),  # bool, paper True: a fine bw
+        (lambda b, bw: (b, 255.0 * bw), "should lie in [0, 1]"),
+        (lambda b, bw: (b, np.dstack([bw] * 3)), "no colour channels"),
+        (lambda b, bw: (b, None), "is None"),
+    ],
+    ids=["inverted", "bool", "0-255", "rgb", "none"],
+)
+def test_a_wrong_bw_fails_only_the_bw_check(change, words, tmp_path):
+    checks = _of("4.2", False) if words == "It looks inverted" else [_named("4.2", "bw:")]
+    results = outcomes(StandIn(**find_letters_with(change)), checks, tmp_path)
+    bw = _named("4.2", "bw:").name
+    for name, (outcome, message) in results.items():
+        if name == bw and words is not None:
+            assert outcome == "failed" and words in message, message
+        else:
+            assert outcome == "passed", f"{name}: {message}"
+
+
+@needs_solutions
+@pytest.mark.q4_2
+@pytest.mark.parametrize(
+    "order, convert",
+    [
+        ("[x1, y1, x2, y2]", lambda b: b[:, [1, 0, 3, 2]]),
+        ("[y1, x1, height, width]", lambda b: np.c_[b[:, :2], b[:, 2:] - b[:, :2]]),
+        ("[x1, y1, width, height]", lambda b: np.c_[b[:, [1, 0]], (b[:, 2:] - b[:, :2])[:, ::-1]]),
+    ],
+)
+def test_boxes_in_another_order_fail_saying_so(order, convert, tmp_path):
+    sub = StandIn(**find_letters_with(lambda b, bw: (convert(np.asarray(b)), bw)))
+    outcome, message = verdict(_of("4.2", False)[0], sub, tmp_path)
+    assert outcome == "failed"
+    assert f"look like {order}" in message and "[y1, x1, y2, x2]" in message, message
+
+
+@needs_solutions
+@pytest.mark.q4_2
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda b, bw: b, "should return a tuple (bboxes, bw)"),
+        (lambda b, bw: None, "Did you forget to `return bboxes, bw`?"),
+        (lambda b, bw: (bw, b), "return them in the order (bboxes, bw)"),
+        (lambda b, bw: (b + 0.5, bw), "whole pixels"),
+        (lambda b, bw: (b[:, [2, 1, 0, 3]], bw), "y1 < y2 and x1 < x2"),
+        (lambda b, bw: ([list(r) + [1] for r in b], bw), "should be an (N, 4) array"),
+    ],
+    ids=["boxes-only", "none", "swapped", "halves", "corners-swapped", "five-columns"],
+)
+def test_malformed_results_fail_with_a_message(change, words, tmp_path):
+    sub = StandIn(**find_letters_with(change))
+    outcome, message = verdict(_of("4.2", False)[0], sub, tmp_path)
+    assert outcome == "failed" and words in message, message
+
+
+@needs_solutions
+@pytest.mark.q4_2
+def test_boxes_without_the_size_filter_fail_the_blank_dots_and_pages_checks(tmp_path):
+    """A findLetters keeping every component: specks and dots get boxes."""
+    import scipy.ndimage as ndi
+
+    def findLetters(image):
+        _, bw = _solution("q4", "findLetters")(image)
+        gray = _solution("q4", "as_gray")(image)
+        ink = gray < ndi.uniform_filter(gray, 41) - 0.04
+        labels, n = ndi.label(ink)
+        boxes = [[s[0].start, s[1].start, s[0].stop, s[1].stop] for s in ndi.find_objects(labels)]
+        return np.array(boxes, dtype=int).reshape(-1, 4), bw
+
+    results = outcomes(StandIn(q4={"findLetters": findLetters}), _of("4.2", False), tmp_path)
+    for words in ("blank", "dots", "generated pages"):
+        outcome, message = results[_named("4.2", words).name]
+        assert outcome == "failed" and "specks" in message, (words, message)
+    assert results[_named("4.2", "bw:").name][0] == "passed"
+
+
+# ----------------------------------------------------------------------------- Q4.4 mutants
+def _crop_with(change):
+    crop = _solution("run_q4", "crop_letters")
+    return {"run_q4": {"crop_letters": lambda bw, bboxes: change(crop(bw, bboxes))}}
+
+
+def _untransposed(rows):
+    return rows.reshape(-1, 32, 32).transpose(0, 2, 1).reshape(-1, 1024)
+
+
+@needs_solutions
+@pytest.mark.q4_4
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (_untransposed, "transposed, they would read far better"),
+        (lambda rows: 1.0 - rows, "inverted, they would read far better"),
+        (lambda rows: 255 * rows, "should lie in [0, 1]"),
+        (lambda rows: rows[:, :1000], "one row of 32 * 32 = 1024 pixels per box"),
+    ],
+    ids=["not-transposed", "inverted", "0-255", "short-rows"],
+)
+def test_wrong_crops_fail_the_crop_check(change, words, tmp_path):
+    outcome, message = verdict(_named("4.4", "reads >="), StandIn(**_crop_with(change)), tmp_path)
+    assert outcome == "failed" and words in message, message
+
+
+@needs_solutions
+@pytest.mark.q4_4
+def test_crops_squashed_to_the_square_fail_the_shape_check(tmp_path):
+    from skimage.transform import resize
+
+    def crop_letters(bw, bboxes):
+        rows = []
+        for y1, x1, y2, x2 in np.asarray(bboxes):
+            ink = np.asarray(bw)[y1:y2, x1:x2] < 0.5  # no square padding: the aspect is lost
+            glyph = resize(ink.astype(float), (24, 24), anti_aliasing=True)
+            rows.append((1 - np.pad(glyph, 4)).T.ravel())
+        return np.array(rows)
+
+    sub = StandIn(run_q4={"crop_letters": crop_letters})
+    outcome, message = verdict(_named("4.4", "centred in a square"), sub, tmp_path)
+    assert outcome == "failed" and "pad the crop to a square" in message, message
+
+
+@needs_solutions
+@pytest.mark.q4_4
+def test_lines_bottom_to_top_fail_the_group_lines_check(tmp_path):
+    group = _solution("run_q4", "group_lines")
+    sub = StandIn(run_q4={"group_lines": lambda b: group(b)[::-1]})
+    outcome, message = verdict(_named("4.4", "group_lines"), sub, tmp_path)
+    assert outcome == "failed" and "top to bottom" in message and "expected [[" in message
+
+
+@needs_solutions
+@pytest.mark.q4_4
+def test_a_value_per_letter_fails_the_word_gaps_check(tmp_path):
+    gaps = _solution("run_q4", "word_gaps")
+    sub = StandIn(run_q4={"word_gaps": lambda b: np.append(gaps(b), False)})
+    outcome, message = verdict(_named("4.4", "word_gaps"), sub, tmp_path)
+    assert outcome == "failed" and "len(bboxes) - 1" in message, message
+
+
+@needs_solutions
+@pytest.mark.q4_4
+def test_a_script_run_q4_makes_q44_not_provided_and_q42_still_grades(tmp_path):
+    sub = StandIn(missing=("run_q4",))
+    for check in _of("4.4"):
+        outcome, message = verdict(check, sub, tmp_path)
+        assert outcome == "not provided", f"{check.name}: {outcome} {message}"
+    assert verdict(_of("4.2")[0], sub, tmp_path)[0] == "passed"
+
+
+@needs_solutions
+@pytest.mark.q4_4
+def test_a_run_q4_without_the_kata_functions_is_not_provided(tmp_path):
+    """The handout's script wrapped in a main guard: importable, but no recognise()."""
+    names = ("recognise", "crop_letters", "group_lines", "word_gaps")
+    sub = StandIn(run_q4=dict.fromkeys(names))
+    for check in _of("4.4"):
+        outcome, message = verdict(check, sub, tmp_path)
+        assert outcome == "not provided" and "kata's run_q4.py" in message, message
+
+
+# ----------------------------------------------------------------------------- Q4.3 figure
+@needs_solutions
+@pytest.mark.q4_3
+def test_the_figure_is_drawn_by_the_grader_from_the_returned_data(tmp_path):
+    check = next(c for c in _of("4.3") if "03_haiku" in c.name)  # the smallest photo
+    inputs = check.inputs()
+    out = check.task(resolve("solutions"), inputs)
+    check.judge(inputs, out)
+    (path,) = check.figures(inputs, out, tmp_path)
+    assert path.name == "q4_3_03_haiku.png"
+    with Image.open(path) as im:
+        rgb = np.asarray(im.convert("RGB"), dtype=int)
+    red = (rgb[..., 0] > 180) & (rgb[..., 1] < 80) & (rgb[..., 2] < 80)
+    dark = rgb.sum(axis=2) < 150
+    assert red.sum() > 1000 and dark.sum() > 1000, "expected red boxes over black ink"
+    height, width = out["shape"]
+    assert out["bw_small"].shape == (height // 4, width // 4)  # 3753 px wide: every 4th
+
+
+@pytest.mark.q4_3
+def test_a_wrong_bw_shape_fails_the_figure_check():
+    check = _of("4.3")[0]
+    out = {
+        "shape": np.array([100, 200]),
+        "bboxes": np.array([[1.0, 2, 30, 40]]),
+        "bw_shape": np.array([50, 100]),
+        "bw_range": np.array([0.0, 1.0]),
+        "__none__": [],
+    }
+    with pytest.raises(checks_q4.Fail, match=r"photo's height x width \(100, 200\)"):
+        check.judge({"name": "x.jpg"}, out)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- slow
+@needs_solutions
+@pytest.mark.slow
+@pytest.mark.parametrize("check", _params(_of("4.2", True) + _of("4.4", True)))
+def test_solutions_pass_on_the_photos(check, tmp_path):
+    outcome, message = verdict(check, resolve("solutions"), tmp_path)
+    assert outcome == "passed", message
+
+
+@needs_solutions
+@pytest.mark.slow
+@pytest.mark.q4_2
+def test_photo_boxes_ignore_bw_but_see_the_box_order(tmp_path):
+    inverted = StandIn(**find_letters_with(lambda b, bw: (b, 1.0 - bw)))
+    swapped = StandIn(**find_letters_with(lambda b, bw: (np.asarray(b)[:, [1, 0, 3, 2]], bw)))
+    for check in _of("4.2", True):
+        assert verdict(check, inverted, tmp_path)[0] == "passed"
+        outcome, message = verdict(check, swapped, tmp_path)
+        assert outcome == "failed" and "[x1, y1, x2, y2]" in message, message
+
+
+@needs_solutions
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "qid", [pytest.param(q, marks=getattr(pytest.mark, MARKER[q])) for q in ("4.2", "4.3", "4.4")]
+)
+def test_grading_the_solutions_gives_full_marks(qid, tmp_path, monkeypatch):
+    from grader.submission import open_submission
+
+    if not any(c.question == qid for c in grader.grade.CHECKS):  # not registered yet
+        monkeypatch.setattr(grader.grade, "CHECKS", [*grader.grade.CHECKS, *CHECKS])
+    question = next(q for q in QUESTIONS if q.id == qid)
+    with open_submission("solutions") as sub:
+        g = grader.grade.grade(sub, [question], out_dir=tmp_path)
+    (score,) = g.scores
+    assert all(c.outcome == "passed" for c in score.checks), score.feedback
+    if question.written:
+        assert score.status == "written"
+        names = sorted(p.name for p in g.figures)
+        assert names == sorted(f"q4_3_{Path(n).stem}.png" for n in PHOTO_NAMES)
+        assert all((tmp_path / n).stat().st_size > 10_000 for n in names)
+    else:
+        assert (score.status, score.score) == ("passed", question.points), score.feedback

@@ -1,0 +1,319 @@
+"""The course's artifacts (grader.packaging): Gradescope's autograder.zip runs in a fake
+/autograder tree, the exported deliverables grade as a student's upload, and the student
+release works as its README says without solutions/."""
+
+import ast
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.packaging import (
+    HANDOUT_FILES,
+    RELEASE_FOLDER,
+    build_gradescope_zip,
+    build_release,
+    export_kata,
+    flatten_imports,
+    project_files,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDENT_NN = ROOT / "tests" / "mutants" / "student" / "nn.py"  # a correct flat nn.py
+HAS_SOLUTIONS = (ROOT / "solutions" / "nn.py").is_file()
+needs_solutions = pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: no solutions/")
+
+
+def _unzip(archive: Path, into: Path) -> Path:
+    """Unpack like unzip(1): with the permission bits the zip records."""
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            target = Path(zf.extract(info, into))
+            mode = (info.external_attr >> 16) & 0o777
+            if mode and not info.is_dir():
+                target.chmod(mode)
+    return into
+
+
+def _env(**extra):
+    """The environment of a child: no implementation or PYTHONPATH leaking from this run."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NRK_IMPL", "PYTHONPATH", "PYTEST_ADDOPTS") and not k.startswith("COV_")
+    }
+    return env | {"MPLBACKEND": "Agg"} | extra
+
+
+def _toml(text: str) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    return tomllib.loads(text)
+
+
+def _package_imports(source: str, package: str) -> list[int]:
+    """Lines importing relatively or from ``package``."""
+
+    def inside(module):
+        return module == package or (module or "").startswith(package + ".")
+
+    return [
+        n.lineno
+        for n in ast.walk(ast.parse(source))
+        if (isinstance(n, ast.ImportFrom) and (n.level or inside(n.module)))
+        or (isinstance(n, ast.Import) and any(inside(a.name) for a in n.names))
+    ]
+
+
+# ----------------------------------------------------------------------------- files
+def test_flatten_imports_gives_the_handouts_flat_imports():
+    source = (
+        '"""Run it: ``python -m kata.run_q3 --epochs 2``."""\n'
+        "import numpy as np\n"
+        "from .util import *\n"
+        "from .nn import (\n    forward,\n    softmax,\n)\n"
+        "from . import q4\n"
+        "from kata.q6_train import fit\n"
+        "import kata.util as util\n"
+        "from katana import x\n"
+        "def f():\n    from .q4 import findLetters\n    return findLetters\n"
+    )
+    flat = flatten_imports(source, "kata")
+    assert "from util import *\n" in flat
+    assert "from nn import (\n    forward,\n    softmax,\n)\n" in flat
+    assert "import q4\n" in flat and "from q6_train import fit\n" in flat
+    assert "import util as util\n" in flat and "from katana import x\n" in flat
+    assert "    from q4 import findLetters\n" in flat
+    assert "``python run_q3.py --epochs 2``" in flat
+    assert _package_imports(flat, "kata") == [] and "from ." not in flat
+    with pytest.raises(ValueError, match="above the package"):
+        flatten_imports("from ..coursedata import x\n", "kata")
+
+
+def test_without_git_the_files_are_those_gitignore_leaves(tmp_path):
+    """The fallback walk lists what git lists, under the project's own .gitignore."""
+    shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
+    names = [
+        "kata/nn.py", "kata/__pycache__/nn.cpython-311.pyc", "data/nist36_standin.npz",
+        "data/nist36_train.mat", "data/external/cifar10/batch_1", "out/q3_1_loss.png",
+        "results.json", "grader-out/report.html", "x.egg-info/PKG-INFO", ".venv",
+        ".tox/shared/bin/python", "tests/test_x.py", "dist/x.whl", "docs/notes.md",
+    ]  # fmt: skip
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    expected = [".gitignore", ".venv", "data/nist36_standin.npz", "docs/notes.md"]
+    expected += ["kata/nn.py", "tests/test_x.py"]
+    assert project_files(tmp_path) == expected  # not a git work tree: the walk
+    if shutil.which("git"):
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+        assert project_files(tmp_path) == expected  # git's own listing
+
+
+# ----------------------------------------------------------------------------- Gradescope
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory):
+    return build_gradescope_zip(tmp_path_factory.mktemp("gradescope") / "autograder.zip")
+
+
+def test_autograder_zip_holds_the_scripts_and_the_grader(autograder_zip):
+    with zipfile.ZipFile(autograder_zip) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        pyproject = _toml(zf.read("pyproject.toml").decode())
+        setup = zf.read("setup.sh").decode()
+        run = zf.read("run_autograder").decode()
+    for script in ("setup.sh", "run_autograder"):  # at the root, executable
+        assert (infos[script].external_attr >> 16) & 0o111, f"{script} is not executable"
+    assert run.startswith("#!") and setup.startswith("#!")
+    assert "[torch]" in setup and "AUTOGRADER_ROOT" in run and "NRK_QUESTIONS" in run
+    names = set(infos)
+    project = set(project_files(ROOT))
+    for folder in ("grader/", "coursedata/", "kata/", "data/"):
+        wanted = {f for f in project if f.startswith(folder) and "/gradescope/" not in f}
+        assert wanted and wanted <= names, f"missing from the zip: {sorted(wanted - names)}"
+    assert {"pyproject.toml", "README.md", "data/nist36_standin.npz", "kata/util.py"} <= names
+    leaked = [n for n in names if n.split("/")[0] in ("solutions", "tests", ".git", ".ci")]
+    assert not leaked and not [n for n in names if "__pycache__" in n]
+    # packages are found, not listed: a tree without solutions/ installs
+    assert "find" in pyproject["tool"]["setuptools"]["packages"]
+    assert {f"{p}/__init__.py" for p in ("grader", "coursedata", "kata")} <= names
+
+
+@pytest.mark.slow
+def test_run_autograder_grades_a_flat_submission_into_results_json(autograder_zip, tmp_path):
+    """Gradescope's layout: the zip in /autograder/source, run_autograder copied to
+    /autograder, the upload in /autograder/submission; here /autograder is tmp_path."""
+    root = tmp_path / "autograder"
+    _unzip(autograder_zip, root / "source")
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission" / "hw5").mkdir(parents=True)  # uploaded inside a folder
+    shutil.copy(STUDENT_NN, root / "submission" / "hw5" / "nn.py")
+    proc = subprocess.run(
+        [str(root / "run_autograder")],
+        cwd=root, capture_output=True, text=True, timeout=300,
+        env=_env(AUTOGRADER_ROOT=str(root), NRK_QUESTIONS="2.2.2", NRK_PYTHON=sys.executable),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert set(results) >= {"score", "tests"}
+    [test] = results["tests"]
+    assert set(test) >= {"name", "number", "score", "max_score", "status", "output", "visibility"}
+    assert test["number"] == "2.2.2" and test["status"] == "passed", test["output"]
+    assert test["score"] == test["max_score"] == 3 and results["score"] == 3
+    assert (root / "results" / "figures").is_dir()
+
+
+@pytest.mark.slow
+def test_run_autograder_always_leaves_a_results_json(autograder_zip, tmp_path):
+    root = tmp_path / "autograder"
+    _unzip(autograder_zip, root / "source")
+    (root / "submission").mkdir()
+    (root / "submission" / "notes.txt").write_text("forgot the code")
+    env = _env(AUTOGRADER_ROOT=str(root), NRK_QUESTIONS="2.2.2", NRK_PYTHON=sys.executable)
+    script = str(root / "source" / "run_autograder")
+
+    def run():
+        proc = subprocess.run([script], cwd=root, capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return json.loads((root / "results" / "results.json").read_text())
+
+    nothing = run()  # no nn.py: the grader says so, with zero points
+    assert nothing["score"] == 0 and "nn.py" in json.dumps(nothing)
+    (root / "source" / "grader" / "__main__.py").write_text("raise SystemExit(3)\n")
+    broken = run()  # the grader itself dies: the script still writes a valid file
+    assert broken["score"] == 0 and broken["tests"] == []
+    assert "exit status 3" in broken["output"]
+
+
+# ----------------------------------------------------------------------------- export
+def _expected_deliverables(folder: Path) -> list[str]:
+    names = [n for n in HANDOUT_FILES if (folder / n).is_file()]
+    return names + sorted(p.name for p in folder.glob("run_q6_*.py"))
+
+
+def test_exported_kata_holds_every_deliverable_with_flat_imports(tmp_path):
+    archive = export_kata(tmp_path / "hw5.zip")
+    expected = _expected_deliverables(ROOT / "kata")
+    assert {"nn.py", "util.py", "q4.py", "run_q2.py", "run_q3.py", "q6_train.py"} <= set(expected)
+    with zipfile.ZipFile(archive) as zf:
+        assert zf.namelist() == expected  # flat, at the top, nothing else
+        for name in expected:
+            text = zf.read(name).decode()
+            assert _package_imports(text, "kata") == [], f"{name} still imports the package"
+            assert "from ." not in text
+    nn = zipfile.ZipFile(archive).read("nn.py").decode()
+    assert "from util import *" in nn
+    again = export_kata(tmp_path / "again.zip")  # reproducible: same files, same bytes
+    assert again.read_bytes() == archive.read_bytes()
+
+
+@pytest.mark.slow
+@needs_solutions
+def test_exported_solutions_grade_full_marks_and_exported_kata_not_implemented(tmp_path):
+    from grader.grade import checks_of, grade
+    from grader.questions import QUESTIONS
+    from grader.submission import open_submission
+
+    q2 = [q for q in QUESTIONS if q.id.startswith("2.") and checks_of(q)]
+    assert "2.2.2" in {q.id for q in q2}
+    with open_submission(str(export_kata(tmp_path / "solutions.zip", impl="solutions"))) as sub:
+        assert sub.folder is not None  # graded as a flat upload, not as the package
+        result = grade(sub, q2, out_dir=tmp_path / "figures")
+    short = [
+        f"Q{s.question.id}: {s.status}\n{s.feedback}"
+        for s in result.scores
+        if s.score < s.max_score
+    ]
+    assert not short, "\n".join(short)
+    assert all(s.status == "passed" for s in result.scores)
+    q222 = [q for q in q2 if q.id == "2.2.2"]
+    with open_submission(str(export_kata(tmp_path / "kata.zip"))) as sub:
+        [score] = grade(sub, q222).scores
+    assert (score.score, score.status) == (0, "not implemented"), score.feedback
+
+
+# ----------------------------------------------------------------------------- release
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("release")
+    archive = build_release(tmp / f"{RELEASE_FOLDER}.zip")
+    return archive, _unzip(archive, tmp / "unpacked") / RELEASE_FOLDER
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_release_is_the_project_without_instructor_files(release):
+    archive, folder = release
+    with zipfile.ZipFile(archive) as zf:
+        tops = {n.split("/")[0] for n in zf.namelist()}
+    assert tops == {RELEASE_FOLDER}
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    for gone in ("solutions/", ".ci/", "tests/mutants/", ".git/", "tests/test_grader"):
+        assert not [f for f in files if f.startswith(gone)], f"{gone} is in the release"
+    assert {"tests/test_nn_softmax.py", "tests/test_conformance.py"} <= files  # the self-check
+    assert {"README.md", "pyproject.toml", "conftest.py", "tox.ini", "kata/nn.py"} <= files
+    assert {f for f in project_files(ROOT) if f.startswith(("kata/", "grader/", "data/"))} <= files
+    # no reference answer under another name (util.py, the given file, is the same in both)
+    kata = {_sha(p) for p in (ROOT / "kata").glob("*.py")}
+    answers = [*(ROOT / "solutions").glob("*.py"), *(ROOT / "tests" / "mutants").rglob("*.py")]
+    answers = {_sha(p) for p in answers if p.stat().st_size > 200} - kata
+    leaks = [f for f in files if f.endswith(".py") and _sha(folder / f) in answers]
+    assert not leaks, leaks
+    # pyproject.toml finds its packages (a fixed list naming solutions would break
+    # pip install -e . and tox here)
+    setuptools = _toml((folder / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "find" in setuptools["packages"]
+    assert all((folder / p / "__init__.py").is_file() for p in ("grader", "coursedata", "kata"))
+
+
+def _student_loop_commands() -> tuple[list[str], list[str]]:
+    """The README's self-check (``pytest -m ...``) and grading (``python -m grader``)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## The student loop\n(.*?)(?=^## )", readme, re.S | re.M)
+    assert section, "README.md has no '## The student loop' section"
+    spans = re.findall(r"`([^`\n]+)`", section.group(1))
+    pytest_cmd = next((s for s in spans if s.startswith("pytest -m ")), None)
+    grader_cmd = next((s for s in spans if s.startswith("python -m grader")), None)
+    assert pytest_cmd and grader_cmd, f"the student loop's commands changed: {spans}"
+    return shlex.split(pytest_cmd), shlex.split(grader_cmd)
+
+
+@pytest.mark.slow
+def test_release_student_loop_from_the_readme_works_without_solutions(release, tmp_path):
+    """In the unpacked release: the README's self-check on one question exits 0 saying
+    NOT IMPLEMENTED, and the grader reports it not implemented with 0 points."""
+    _, folder = release
+    assert not (folder / "solutions").exists()
+    pytest_cmd, grader_cmd = _student_loop_commands()
+    env = _env(PYTHONPATH=str(folder))
+    marker = pytest_cmd.index("-m") + 1
+    pytest_cmd[marker] = "q2_2_2"
+    check = subprocess.run(
+        [sys.executable, "-m", *pytest_cmd, "-v", "-p", "no:cacheprovider"],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    out = check.stdout + check.stderr
+    assert check.returncode == 0, out[-4000:]
+    assert "NOT IMPLEMENTED" in out
+    assert re.search(r"Q2\.2\.2\s+softmax\s+0/\d+ passed, \d+ not implemented\s*$", out, re.M), out
+    results = tmp_path / "results.json"
+    graded = subprocess.run(
+        [sys.executable, *grader_cmd[1:], "--questions", "2.2.2", "--results", str(results)],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert re.search(r"Q2\.2\.2\s+0/3\s+not implemented", graded.stdout), graded.stdout
+    [test] = json.loads(results.read_text())["tests"]
+    assert test["score"] == 0 and "not implemented" in test["output"]
