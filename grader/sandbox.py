@@ -17,6 +17,7 @@ check fails with the reason and a fresh child goes on with the question's remain
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import os
 import shutil
@@ -242,9 +243,43 @@ def run_question(
         for i, values in enumerate(inputs):
             _write_inputs(jobdir, i, values)
         pending = list(range(len(checks)))
+        keys = [_work_key(c, v) for c, v in zip(checks, inputs)]
         while pending:
+            before = set(pending)
             pending = _run_child(child_spec, checks, pending, jobdir, work, limits, outcomes)
+            _skip_shared_work(checks, keys, before - set(pending), pending, outcomes)
+            pending = [i for i in pending if outcomes[i] is None]
     return [o or Outcome("not run", "the check did not run") for o in outcomes]
+
+
+def _work_key(check: Check, inputs: dict) -> str:
+    """Checks with the same task and inputs share one piece of work (a training run)."""
+    digest = hashlib.sha256(check.task_ref.encode())
+    for name in sorted(inputs):
+        value = inputs[name]
+        digest.update(name.encode())
+        if isinstance(value, np.ndarray):
+            digest.update(np.ascontiguousarray(value).tobytes())
+        else:
+            digest.update(json.dumps(value, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _skip_shared_work(checks, keys, finished, pending, outcomes) -> None:
+    """A check whose shared work timed out or crashed is not run again: it would spend the
+    same budget a second time to end the same way."""
+    for i in sorted(finished):
+        outcome = outcomes[i]
+        if outcome is None or outcome.status not in ("timeout", "crashed"):
+            continue
+        for j in pending:
+            if outcomes[j] is None and keys[j] == keys[i]:
+                what = "ran out of time" if outcome.status == "timeout" else "crashed"
+                outcomes[j] = Outcome(
+                    outcome.status,
+                    f"not run: it needs the same run as '{checks[i].name}', which {what}: "
+                    + outcome.message,
+                )
 
 
 def _run_child(spec, checks, pending, jobdir, work, limits, outcomes) -> list[int]:

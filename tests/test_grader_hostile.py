@@ -175,3 +175,27 @@ def test_an_import_time_crash_fails_every_question_of_the_module_with_the_reason
     for score in result.scores:
         assert score.score == 0
         assert "exited with status 7" in score.feedback, score.feedback
+
+
+@pytest.mark.slow
+def test_checks_sharing_a_run_that_timed_out_are_not_run_again(tmp_path):
+    """Q2.2.2's two checks with the same inputs share the work: after the first times out
+    the second reports it at once instead of spending its own budget."""
+    from grader.check import Check
+    from grader.checks.q2 import softmax_task
+    from grader.sandbox import run_question
+
+    sub = _submission(tmp_path / "hang", HOSTILE["hang"][0])
+
+    def inputs():
+        return {"x": __import__("numpy").zeros((2, 3))}
+
+    checks = [
+        Check("2.2.2", f"check {i}", 1, softmax_task, lambda i, o: None, inputs, budget=3)
+        for i in range(3)
+    ]
+    start = time.monotonic()
+    outcomes = run_question({"spec": "hang", "folder": str(sub)}, checks, [inputs()] * 3)
+    assert [o.status for o in outcomes] == ["timeout"] * 3
+    assert "needs the same run as 'check 0'" in outcomes[1].message
+    assert time.monotonic() - start < 3 * 3 + 10, "the shared run was retried"
