@@ -5,6 +5,6 @@ by side. Modules here are imported by both processes: the grader's (inputs, judg
 figures) and the submission's (tasks). They never import submission code at import time.
 """
 
-from grader.checks import q2, q4, q6
+from grader.checks import q2, q3, q4, q5, q6
 
-CHECKS = [*q2.CHECKS, *q4.CHECKS, *q6.CHECKS]
+CHECKS = [*q2.CHECKS, *q3.CHECKS, *q4.CHECKS, *q5.CHECKS, *q6.CHECKS]

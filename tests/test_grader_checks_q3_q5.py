@@ -1,0 +1,514 @@
+"""The grader's checks of Q3 (``grader/checks/q3.py``) and Q5 (``grader/checks/q5.py``).
+
+Fast tier: every fast check passes on the solutions and says "not implemented" on the
+untouched kata; realistic wrong answers (the solutions with one function edited, served by a
+fake submission) fail the right check with a teaching message; the judges of the slow checks
+are fed hand-made results; the grader's own training loop (flat submissions) runs a few
+epochs. Slow tier: the grader's Python API grades the solutions on Q3.1 and Q5.3.1 end to end
+(full marks, figures written).
+"""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+import textwrap
+import types
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from grading import verdict
+
+import grader.grade as grade_module
+from coursedata import load_nist36
+from grader.check import Check, Fail
+from grader.checks import q3, q5
+from grader.implementation import NotProvided, resolve
+from grader.questions import QUESTIONS
+from grader.submission import open_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKS = [*q3.CHECKS, *q5.CHECKS]
+SLOW_BUDGETS = {q3.TRAIN_BUDGET, q3.SWEEP_BUDGET, q5.TRAIN_BUDGET}
+FAST = [c for c in CHECKS if c.budget not in SLOW_BUDGETS]
+
+
+def _marked(checks):
+    return [
+        pytest.param(
+            c, marks=getattr(pytest.mark, "q" + c.question.replace(".", "_")), id=c.name[:50]
+        )
+        for c in checks
+    ]
+
+
+def _check(question: str, fragment: str) -> Check:
+    """The check of ``question`` whose name contains ``fragment`` (exactly one)."""
+    found = [c for c in CHECKS if c.question == question and fragment in c.name]
+    assert len(found) == 1, [c.name for c in found]
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def solutions():
+    try:
+        return resolve("solutions")
+    except Exception as exc:  # a student release ships without solutions/
+        pytest.skip(str(exc))
+
+
+def _fake(base, module: str, source: str, missing: tuple[str, ...] = ()):
+    """A submission like ``base`` whose ``module`` has the functions of ``source`` (executed
+    in a copy of the module's namespace) and which does not provide ``missing``."""
+    original = base.load(module)
+    namespace = dict(vars(original))
+    exec(compile(textwrap.dedent(source), f"<mutant of {module}>", "exec"), namespace)
+    mutant = types.ModuleType(module)
+    mutant.__dict__.update(namespace)
+
+    def load(name):
+        if name in missing:
+            raise NotProvided(f"the submission has no {name}.py")
+        return mutant if name == module else base.load(name)
+
+    return types.SimpleNamespace(load=load)
+
+
+def _edit(base, module: str, function: str, old: str, new: str):
+    """``base`` with one exact edit of ``module.function``'s source (``old`` occurs once)."""
+    source = textwrap.dedent(inspect.getsource(getattr(base.load(module), function)))
+    assert source.count(old) == 1, f"{old!r} should occur once in {function}"
+    return _fake(base, module, source.replace(old, new))
+
+
+# ----------------------------------------------------------------------------- the modules
+def test_check_modules_import_no_submission_code():
+    code = (
+        "import sys, grader.checks.q3, grader.checks.q5; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kata', 'solutions')))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_checks_belong_to_their_questions_with_unique_names():
+    ids = {q.id for q in QUESTIONS}
+    for module, prefix in ((q3, "3."), (q5, "5.")):
+        names = [(c.question, c.name) for c in module.CHECKS]
+        assert len(set(names)) == len(names)
+        for check in module.CHECKS:
+            assert check.question in ids and check.question.startswith(prefix)
+            assert check.weight > 0 and check.budget >= 30
+            assert check.task_ref.startswith(module.__name__ + ":")
+    graded = {c.question for c in CHECKS}
+    assert graded == {"3.1", "3.2", "3.3", "3.4", "5.1.1", "5.1.2", "5.2", "5.3.1", "5.3.2"}
+
+
+# ----------------------------------------------------------------------------- solutions, kata
+@pytest.mark.parametrize("check", _marked(FAST))
+def test_solutions_pass_every_fast_check(check, solutions, tmp_path):
+    outcome, message = verdict(check, solutions, tmp_path)
+    assert outcome == "passed", message
+
+
+@pytest.mark.parametrize("check", _marked(CHECKS))
+def test_untouched_kata_is_not_implemented(check, tmp_path):
+    outcome, message = verdict(check, resolve("kata"), tmp_path)
+    assert outcome == "not implemented", message
+    assert message.startswith("Q"), message  # names the question and the function
+
+
+# ----------------------------------------------------------------------------- Q3 mutants
+TRAIN_MUTANTS = [
+    pytest.param(
+        "train fits", "(total_loss / n_seen, n_correct", "(total_loss, n_correct",
+        "average the loss over the samples", id="summed-train-loss",
+    ),
+    pytest.param(
+        "copy of the parameters", "best, best_acc = copy_parameters(params), valid_acc",
+        "best, best_acc = params, valid_acc", "Keep a copy", id="best-is-a-reference",
+    ),
+    pytest.param(
+        "history: each", "valid_loss, valid_acc = evaluate(valid_x, valid_y, params)",
+        "valid_loss, valid_acc = evaluate(valid_x, valid_y, params)\n"
+        "        valid_loss *= len(valid_x)",
+        "It is the sum over the samples", id="summed-valid-loss",
+    ),
+    pytest.param(
+        "train fits", "    return best, history", "    best, history",
+        "Did you forget to `return best, history`", id="no-return",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.q3_1
+@pytest.mark.parametrize(("fragment", "old", "new", "message"), TRAIN_MUTANTS)
+def test_wrong_train_fails_with_its_message(solutions, tmp_path, fragment, old, new, message):
+    sub = _edit(solutions, "run_q3", "train", old, new)
+    outcome, got = verdict(_check("3.1", fragment), sub, tmp_path)
+    assert outcome == "failed" and message in got, got
+
+
+@pytest.mark.q3_1
+def test_flat_submission_without_train_leaves_the_small_checks_out(solutions, tmp_path):
+    sub = _fake(solutions, "nn", "", missing=("run_q3",))
+    for fragment in ("train fits", "copy of the parameters", "history: each"):
+        outcome, message = verdict(_check("3.1", fragment), sub, tmp_path)
+        assert outcome == "not provided" and "no run_q3.py" in message
+
+
+def _nist36_check(fragment, epochs, seconds_per_epoch=q3.LOOP_SECONDS_PER_EPOCH):
+    """A Q3.1 NIST36 check over fewer epochs (the grader's loop is the same)."""
+    inputs = q3.nist36_inputs(epochs=epochs)() | {"loop_seconds_per_epoch": seconds_per_epoch}
+    return replace(_check("3.1", fragment), inputs=lambda: inputs)
+
+
+@pytest.mark.q3_1
+def test_flat_submission_trains_with_the_graders_loop_over_its_nn(solutions, tmp_path):
+    sub = _fake(solutions, "nn", "", missing=("run_q3",))
+    outcome, message = verdict(_nist36_check("NIST36 history", epochs=3), sub, tmp_path)
+    assert outcome == "passed", message
+    outcome, message = verdict(_nist36_check("bar", epochs=3), sub, tmp_path)
+    assert outcome == "failed", "3 epochs should not reach the bar"
+    assert "this check's loop over your nn.py" in message and "no run_q3.py" in message
+
+
+@pytest.mark.q3_1
+def test_graders_loop_stops_slow_code_and_says_to_vectorise(solutions, tmp_path):
+    sub = _fake(solutions, "nn", "", missing=("run_q3",))
+    check = _nist36_check("bar", epochs=50, seconds_per_epoch=1e-4)
+    outcome, message = verdict(check, sub, tmp_path)
+    assert outcome == "failed" and "vectorise" in message and "stopped after 1" in message
+
+
+@pytest.mark.q3_3
+def test_initial_weights_are_a_snapshot_from_before_training(solutions):
+    """The solutions update params in place: the initial Wlayer1 must be a copy."""
+    inputs = q3.nist36_inputs(epochs=2)()
+    out = q3.nist36_task(types.SimpleNamespace(load=solutions.load), inputs)
+    expected = q3._xavier((1024, 64, 36), seed=q3.SEED)["Wlayer1"]
+    np.testing.assert_array_equal(out["initial_Wlayer1"], expected)
+    assert not np.array_equal(out["best_Wlayer1"], expected)
+    q3.judge_trained_weights(inputs, out | {"__none__": []})
+
+
+@pytest.mark.q3_3
+def test_transposed_weight_tiles_are_named(solutions, tmp_path):
+    sub = _edit(
+        solutions, "run_q3", "weight_grid", "transpose(2, 1, 3, 0)", "transpose(2, 0, 3, 1)"
+    )
+    outcome, message = verdict(_check("3.3", "weight_grid"), sub, tmp_path)
+    assert outcome == "failed" and "is transposed" in message
+
+
+CONFUSION_MUTANTS = [
+    pytest.param(
+        """
+        def confusion_matrix(y, probs):
+            counts = np.zeros((y.shape[1], y.shape[1]))
+            counts[np.argmax(y, axis=1), np.argmax(probs, axis=1)] += 1
+            return counts
+        """,
+        "np.add.at", id="fancy-index-increment",
+    ),
+    pytest.param(
+        """
+        def confusion_matrix(y, probs):
+            counts = np.zeros((y.shape[1], y.shape[1]))
+            np.add.at(counts, (np.argmax(probs, axis=1), np.argmax(y, axis=1)), 1)
+            return counts
+        """,
+        "is transposed", id="transposed",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.q3_4
+@pytest.mark.parametrize(("source", "message"), CONFUSION_MUTANTS)
+def test_wrong_confusion_matrix_fails_with_its_message(solutions, tmp_path, source, message):
+    sub = _fake(solutions, "run_q3", source)
+    outcome, got = verdict(_check("3.4", "confusion_matrix"), sub, tmp_path)
+    assert outcome == "failed" and message in got, got
+
+
+# ----------------------------------------------------------------------------- Q3 slow judges
+def _history_out(epochs, **changes):
+    """A plausible ``nist36_task`` result: a falling loss and a rising accuracy."""
+    t = np.linspace(0, 1, epochs)
+    history = {
+        "train_loss": 3.0 - 2.5 * t,
+        "train_acc": 0.2 + 0.6 * t,
+        "valid_loss": 2.4 - 1.7 * t,
+        "valid_acc": 0.45 + 0.35 * t,
+    }
+    history |= changes
+    out = {"returned": "pair", "history_keys": ",".join(sorted(history)), "__none__": []}
+    out |= {"history_" + k: np.asarray(v, dtype=float) for k, v in history.items()}
+    return out
+
+
+@pytest.mark.q3_1
+def test_nist36_history_judge_explains_summed_and_flat_losses():
+    inputs = q3.nist36_inputs()()
+    q3.judge_nist36_history(inputs, _history_out(50))
+    with pytest.raises(Fail, match="average the loss over the samples"):
+        q3.judge_nist36_history(inputs, _history_out(50, train_loss=np.linspace(99, 20, 50)))
+    with pytest.raises(Fail, match="the training loss went from"):
+        q3.judge_nist36_history(inputs, _history_out(50, train_loss=np.full(50, 3.0)))
+    with pytest.raises(Fail, match="one value per epoch"):
+        q3.judge_nist36_history(inputs, _history_out(334))
+
+
+@pytest.mark.q3_2
+def test_a_diverging_learning_rate_is_drawn_not_refused(tmp_path):
+    inputs = q3.sweep_inputs()
+    out = {"__none__": []}
+    for i in range(len(q3.SWEEP_FACTORS)):
+        history = _history_out(q3.SWEEP_EPOCHS)
+        if i == 0:  # 10x: the loss overflows
+            history["history_train_loss"][5:] = np.inf
+        out |= {f"lr{i}_{k}": v for k, v in history.items() if k != "__none__"}
+    q3.judge_sweep(inputs, out)
+    [path] = q3.figure_sweep(inputs, out, tmp_path)
+    assert path.name == "q3_2_learning_rates.png" and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def _params_out(params, prefix="best_"):
+    out = {
+        "returned": "pair",
+        "best_keys": ",".join(sorted(params)),
+        "__none__": [],
+        "initial_Wlayer1": np.random.default_rng(1).uniform(-0.1, 0.1, size=(1024, 64)),
+    }
+    return out | {prefix + k: v for k, v in params.items()}
+
+
+@pytest.mark.q3_1
+def test_nist36_bar_judge_computes_the_accuracy_itself():
+    inputs = q3.nist36_inputs()()
+    untrained = q3._xavier((1024, 64, 36), seed=0)
+    with pytest.raises(Fail, match=r"validation accuracy of 0\.\d+ .* expected >= 0\.7"):
+        q3.judge_nist36_bar(inputs, _params_out(untrained) | {"how": "run_q3.train"})
+    with pytest.raises(Fail, match=r"best\['blayer1'\]: expected shape \(64,\)"):
+        q3.judge_nist36_bar(inputs, _params_out(untrained | {"blayer1": np.zeros(36)}))
+
+
+def test_q3_figures_are_drawn_from_returned_data(tmp_path):
+    inputs = q3.nist36_inputs()()
+    [curves] = q3.figure_nist36_curves(inputs, _history_out(50), tmp_path)
+    out = _params_out(q3._xavier((1024, 64, 36), seed=0))
+    [weights] = q3.figure_weights(inputs, out, tmp_path)
+    [confusion] = q3.figure_confusion(inputs, out, tmp_path)
+    names = [p.name for p in (curves, weights, confusion)]
+    assert names == ["q3_1_curves.png", "q3_3_weights.png", "q3_4_confusion.png"]
+    for path in (curves, weights, confusion):
+        assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000
+    assert q3.figure_nist36_curves(inputs, {"returned": "NoneType"}, tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- Q5 mutants
+Q5_MUTANTS = [
+    pytest.param(
+        "5.1.1", "the handout's layers", "init_autoencoder",
+        "sizes = (in_size, hidden_size, hidden_size, hidden_size, in_size)",
+        "sizes = (in_size, hidden_size, hidden_size, in_size)",
+        "missing ['Woutput', 'boutput']", id="three-layers",
+        marks=pytest.mark.q5_1_1,
+    ),
+    pytest.param(
+        "5.1.1", "fresh weights", "init_autoencoder", "params = {}",
+        "np.random.seed(0)\n    params = {}", "fresh random weights", id="reseeds",
+        marks=pytest.mark.q5_1_1,
+    ),
+    pytest.param(
+        "5.1.1", "ReLU hidden layers", "autoencoder_forward",
+        "h = forward(h, params, name, relu)", "h = forward(h, params, name, sigmoid)",
+        "use relu", id="sigmoid-hidden-layers", marks=pytest.mark.q5_1_1,
+    ),
+    pytest.param(
+        "5.1.2", "plain gradient step", "momentum_step", 'params.get("m_" + name, 0.0)',
+        'params["m_" + name]', "params.get('m_' + k, 0)", id="no-zero-start",
+        marks=pytest.mark.q5_1_2,
+    ),
+    pytest.param(
+        "5.1.2", "plain gradient step", "momentum_step",
+        "params[name] = params[name] + accumulator", "params[name] = params[name] - accumulator",
+        "moved up the gradient", id="ascends", marks=pytest.mark.q5_1_2,
+    ),
+    pytest.param(
+        "5.1.2", "hand computation", "momentum_step", 'params["m_" + name] = accumulator',
+        "pass", "By hand: M = momentum * M", id="forgets-the-accumulator",
+        marks=pytest.mark.q5_1_2,
+    ),
+    pytest.param(
+        "5.2", "total squared error", "autoencoder_forward_backward",
+        "return float(np.sum(error**2))", "return float(np.mean(error**2))", "It looks averaged",
+        id="mean-loss", marks=pytest.mark.q5_2,
+    ),
+    pytest.param(
+        "5.2", "central differences", "autoencoder_forward_backward",
+        "backwards(2.0 * error,", "backwards(error,", "half the right value",
+        id="half-gradient", marks=pytest.mark.q5_2,
+    ),
+    pytest.param(
+        "5.3.2", "data_range 1", "average_psnr", "reconstruction, data_range=1.0)",
+        "reconstruction, data_range=255)", "Pass data_range=1.0", id="data-range-255",
+        marks=pytest.mark.q5_3_2,
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "fragment", "function", "old", "new", "message"), Q5_MUTANTS)
+def test_wrong_autoencoder_code_fails_with_its_message(
+    solutions, tmp_path, question, fragment, function, old, new, message
+):
+    sub = _edit(solutions, "run_q5", function, old, new)
+    outcome, got = verdict(_check(question, fragment), sub, tmp_path)
+    assert outcome == "failed" and message in got, got
+
+
+@pytest.mark.q5_2
+def test_decay_before_the_first_epoch_is_named(solutions, tmp_path):
+    source = """
+    def train_autoencoder(x, params, learning_rate=LEARNING_RATE, batch_size=BATCH_SIZE,
+                          epochs=EPOCHS, decay_every=DECAY_EVERY, decay=DECAY):
+        history = []
+        for epoch in range(epochs):
+            if epoch % decay_every == 0:
+                learning_rate *= decay
+            total = 0.0
+            for xb, _ in get_random_batches(x, np.ones((len(x), 1)), batch_size):
+                total += autoencoder_forward_backward(xb, params)
+                momentum_step(params, learning_rate)
+            history.append(total)
+        return history
+    """
+    sub = _fake(solutions, "run_q5", source)
+    outcome, message = verdict(_check("5.2", "decay_every"), sub, tmp_path)
+    assert outcome == "failed" and "not before the first" in message, message
+    outcome, message = verdict(_check("5.2", "prototype images"), sub, tmp_path)
+    assert outcome == "passed", message  # decayed from the start by 0.9: it still trains
+
+
+@pytest.mark.q5_3_1
+def test_examples_in_row_order_instead_of_class_order_are_named(solutions, tmp_path):
+    source = """
+    def reconstruction_examples(x, y, params, classes=SHOWN_CLASSES, per_class=2):
+        labels = np.argmax(y, axis=1)
+        wanted = [CLASSES.index(name) for name in classes]
+        indices = np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in wanted])
+        indices = np.sort(indices)
+        return indices, autoencoder_forward(x[indices], params)
+    """
+    sub = _fake(solutions, "run_q5", source)
+    outcome, message = verdict(_check("5.3.1", "in order"), sub, tmp_path)
+    assert outcome == "failed" and "in that order" in message, message
+
+
+@pytest.mark.q5_1_2
+def test_momentum_updated_in_place_is_accepted(solutions, tmp_path):
+    source = """
+    def momentum_step(params, learning_rate, momentum=MOMENTUM):
+        for name in [k for k in params if "_" not in k]:
+            if "m_" + name not in params:
+                params["m_" + name] = np.zeros_like(params[name])
+            params["m_" + name] *= momentum
+            params["m_" + name] -= learning_rate * params["grad_" + name]
+            params[name] += params["m_" + name]
+    """
+    sub = _fake(solutions, "run_q5", source)
+    for check in [c for c in q5.CHECKS if c.question == "5.1.2"]:
+        outcome, message = verdict(check, sub, tmp_path)
+        assert outcome == "passed", f"{check.name}: {message}"
+
+
+@pytest.mark.q5_3_2
+def test_psnr_of_all_the_pixels_together_is_named(solutions, tmp_path):
+    source = """
+    def average_psnr(x, reconstructions):
+        return float(10 * np.log10(1.0 / np.mean((x - reconstructions) ** 2)))
+    """
+    sub = _fake(solutions, "run_q5", source)
+    for fragment in ("not the pixels", "data_range 1"):
+        outcome, message = verdict(_check("5.3.2", fragment), sub, tmp_path)
+        assert outcome == "failed" and "all the pixels together" in message, message
+
+
+@pytest.mark.q5_1_1
+def test_row_biases_are_graded_like_flat_ones(solutions, tmp_path):
+    """A submission whose initialize_weights makes (1, out) biases gets them in its shape."""
+    sub = _edit(
+        solutions, "nn", "initialize_weights", "np.zeros(out_size)", "np.zeros((1, out_size))"
+    )
+    for check in (_check("5.1.1", "ReLU hidden layers"), _check("5.2", "central differences")):
+        outcome, message = verdict(check, sub, tmp_path)
+        assert outcome == "passed", message
+
+
+# ----------------------------------------------------------------------------- Q5 slow judges
+@pytest.mark.q5_2
+def test_nist36_loss_judge_applies_the_ratio_bound(tmp_path):
+    falling = {"history": 7.7e5 * (0.28 + 0.72 * np.exp(-np.arange(100) / 15)), "__none__": []}
+    q5.judge_nist36_loss({}, falling)
+    with pytest.raises(Fail, match=r"the bound is 0\.4"):
+        q5.judge_nist36_loss({}, {"history": np.linspace(7.7e5, 4e5, 100), "__none__": []})
+    [path] = q5.figure_nist36_loss({}, falling, tmp_path)
+    assert path.name == "q5_2_loss.png" and path.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.q5_3_1
+def test_reconstructions_judge_finds_images_of_another_class(tmp_path):
+    inputs = q5.shown_inputs()
+    x, _ = load_nist36("valid")
+    images = x[inputs["indices"]]
+    q5.judge_shown(inputs, {"reconstructions": images.copy(), "__none__": []})
+    swapped = images[[2, 3, 0, 1, *range(4, len(images))]]  # A's and G's exchanged
+    with pytest.raises(Fail, match=r"nearer to an image of another class \(G\)"):
+        q5.judge_shown(inputs, {"reconstructions": swapped, "__none__": []})
+    [path] = q5.figure_shown(inputs, {"reconstructions": images}, tmp_path)
+    assert path.name == "q5_3_1_reconstructions.png"
+
+
+@pytest.mark.q5_3_2
+def test_psnr_bar_judge_computes_the_psnr_itself():
+    x, _ = load_nist36("valid")
+    q5.judge_nist36_psnr({}, {"reconstructions": x * 0.98 + 0.01, "__none__": []})
+    with pytest.raises(Fail, match=r"average validation PSNR is \d+\.\d\d dB .* >= 1"):
+        q5.judge_nist36_psnr({}, {"reconstructions": np.full_like(x, 0.5), "__none__": []})
+
+
+# ----------------------------------------------------------------------------- end to end
+def _grade(question_id: str, out_dir: Path, monkeypatch):
+    """Grade the solutions on one question with the grader's Python API and these modules."""
+    question = next(q for q in QUESTIONS if q.id == question_id)
+    mine = [c for c in CHECKS if c.question == question_id]
+    others = [c for c in grade_module.CHECKS if c.question != question_id]
+    monkeypatch.setattr(grade_module, "CHECKS", others + mine)
+    with open_submission("solutions") as sub:
+        result = grade_module.grade(sub, [question], out_dir=out_dir)
+    [score] = result.scores
+    return score, result
+
+
+@pytest.mark.slow
+@pytest.mark.q3_1
+def test_solutions_earn_full_marks_on_q3_1_and_its_curves(solutions, tmp_path, monkeypatch):
+    score, result = _grade("3.1", tmp_path, monkeypatch)
+    assert (score.status, score.score, score.max_score) == ("passed", 5.0, 5.0), score.feedback
+    assert [p.name for p in result.figures] == ["q3_1_curves.png"]
+    assert (tmp_path / "q3_1_curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+@pytest.mark.q5_3_1
+def test_solutions_earn_full_marks_on_q5_3_1_and_its_figure(solutions, tmp_path, monkeypatch):
+    score, result = _grade("5.3.1", tmp_path, monkeypatch)
+    assert (score.status, score.score, score.max_score) == ("passed", 5.0, 5.0), score.feedback
+    assert [p.name for p in result.figures] == ["q5_3_1_reconstructions.png"]
+    assert (tmp_path / "q5_3_1_reconstructions.png").stat().st_size > 5000
