@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -77,6 +78,13 @@ def parse_args(argv):
         metavar="FILE",
         help="also write Gradescope's results.json format to FILE",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        metavar="N",
+        help="questions graded at once, each in its own process (default: the cores, at most 4)",
+    )
     return parser.parse_args(argv)
 
 
@@ -101,7 +109,9 @@ def limits_from(args):
     return Limits(**options)
 
 
-def grade_one(spec, questions, limits, out=None, results=None, library_penalty=False, log=None):
+def grade_one(
+    spec, questions, limits, out=None, results=None, library_penalty=False, log=None, jobs=1
+):
     """Grade ``spec``; write results.json and report.html whatever happens.
 
     Returns
@@ -121,7 +131,7 @@ def grade_one(spec, questions, limits, out=None, results=None, library_penalty=F
     result, error = None, ""
     try:
         with open_submission(spec) as submission:
-            result = grade(submission, questions, limits, out, library_penalty, log)
+            result = grade(submission, questions, limits, out, library_penalty, log, jobs)
     except ImplementationError as exc:
         error = str(exc)
     except Exception:  # the grader's own failure: still leave a valid results.json
@@ -160,6 +170,7 @@ def main(argv=None) -> int:
         args.results,
         args.library_penalty,
         log=lambda line: print(line, file=sys.stderr, flush=True),
+        jobs=args.jobs,
     )
     if error and not result.scores[0].checks:
         print(f"error: {error}", file=sys.stderr)

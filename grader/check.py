@@ -57,6 +57,12 @@ class Check:
     available : callable, optional
         ``available() -> str | None``: the reason the check cannot run here (data absent),
         or None. A question with such a check is *not gradable* here.
+    provides : str, optional
+        Name under which the arrays this check's task returns with keys ``shared_*`` are
+        handed to later questions' checks (a trained network, trained once).
+    uses : str, optional
+        Name of shared arrays merged into this check's inputs when available; the task must
+        do the work itself when they are absent.
     figures : callable, optional
         ``figures(inputs, out, out_dir) -> list[Path]``, run in the grader's process after the
         task returned (pass or fail): draws the write-up's figures from the returned data.
@@ -72,6 +78,8 @@ class Check:
     modules: tuple[str, ...] = ("nn",)
     available: Callable | None = None
     figures: Callable | None = None
+    provides: str | None = None
+    uses: str | None = None
 
     @property
     def task_ref(self) -> str:

@@ -8,15 +8,17 @@ data that comes back.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import libraries
 from grader.check import Check, Fail
 from grader.checks import CHECKS
-from grader.questions import Question
+from grader.questions import QUESTIONS, Question
 from grader.sandbox import Limits, Outcome, run_question
 from grader.scoring import (
     FAILED,
@@ -91,9 +93,20 @@ def grade_question(
     limits: Limits,
     out_dir: Path | None = None,
     penalised_modules: dict[str, str] | None = None,
+    shared: Shared | None = None,
 ) -> tuple[QuestionScore, list[str], list[Path]]:
     """Score one question; also return the shims its process used and the figures drawn."""
+    shared = shared or Shared()
     checks = checks_of(question)
+    try:
+        return _grade_question(submission, question, checks, limits, out_dir, penalised_modules,
+                               shared)  # fmt: skip
+    finally:
+        for check in checks:
+            shared.done(check.provides)
+
+
+def _grade_question(submission, question, checks, limits, out_dir, penalised_modules, shared):
     for check in checks:
         reason = check.available() if check.available else None
         if reason:
@@ -102,7 +115,7 @@ def grade_question(
     inputs, results = [], {}
     for i, check in enumerate(checks):
         try:
-            inputs.append(check.inputs() if check.inputs else {})
+            inputs.append((check.inputs() if check.inputs else {}) | shared.get(check.uses))
         except Exception as exc:  # the grader's own bug: report it, grade the rest
             inputs.append({})
             results[i] = CheckResult(
@@ -116,6 +129,8 @@ def grade_question(
     for i, outcome in zip(runnable, outcomes):
         shims.update(outcome.shims)
         results[i] = _judge(checks[i], inputs[i], outcome)
+        if checks[i].provides and outcome.status == "ok":
+            shared.put(checks[i].provides, outcome.out)
         if out_dir is not None and checks[i].figures and outcome.status == "ok":
             try:
                 figures += checks[i].figures(inputs[i], outcome.out, out_dir) or []
@@ -139,6 +154,37 @@ def grade_question(
     return score_question(question, ordered), sorted(shims), figures
 
 
+class Shared:
+    """Work one question's process returns for another's (a trained network), as plain data.
+
+    A check with ``provides="name"`` hands the values its task returned under keys starting
+    with ``shared_`` (as read back: arrays, strings) to the checks with ``uses="name"`` of
+    later questions, which receive them in their inputs instead of redoing the work. A check
+    whose shared work is not there (its question was not selected, or its run failed) does
+    the work itself.
+    """
+
+    def __init__(self, providers: set[str] = frozenset()):
+        self._ready = {name: threading.Event() for name in providers}
+        self._values: dict[str, dict] = {}
+
+    def put(self, name: str, out: dict) -> None:
+        """Keep the ``shared_*`` values of ``out`` (arrays, strings, lists of strings)."""
+        self._values[name] = {k: v for k, v in out.items() if k.startswith("shared_")}
+
+    def done(self, name: str | None) -> None:
+        if name in self._ready:
+            self._ready[name].set()
+
+    def get(self, name: str | None) -> dict:
+        """The arrays shared under ``name``, waiting for its question when it is running."""
+        if name is None:
+            return {}
+        if name in self._ready:
+            self._ready[name].wait()
+        return dict(self._values.get(name, {}))
+
+
 def grade(
     submission: Submission,
     questions: list[Question],
@@ -146,6 +192,7 @@ def grade(
     out_dir: str | Path | None = None,
     library_penalty: bool = False,
     log=None,
+    jobs: int = 1,
 ) -> Grade:
     """Grade ``submission`` on ``questions``.
 
@@ -164,6 +211,8 @@ def grade(
         by default such imports are only reported.
     log : callable, optional
         Called with one line per question as it is graded.
+    jobs : int
+        Questions graded at once, each in its own process.
     """
     limits = limits or Limits()
     start = time.monotonic()
@@ -175,15 +224,27 @@ def grade(
     if library_penalty:
         for v in violations:
             penalised.setdefault(Path(v.file).stem, v.module)
-    scores, shims, figures = [], set(), []
-    for question in questions:
+    # Providers come before their users in QUESTIONS, and the pool starts questions in order,
+    # so a question waiting for shared work never holds the thread its provider needs.
+    questions = sorted(questions, key=list(QUESTIONS).index)
+    selected = {q.id for q in questions}
+    shared = Shared({c.provides for c in CHECKS if c.provides and c.question in selected})
+
+    def one(question):
         t0 = time.monotonic()
-        score, used, drawn = grade_question(submission, question, limits, out, penalised)
+        result = grade_question(submission, question, limits, out, penalised, shared)
+        if log:
+            log(f"Q{question.id}: {result[0].status} ({time.monotonic() - t0:.1f} s)")
+        return result
+
+    # Questions are independent processes: several run at once (each with one BLAS thread).
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        graded = list(pool.map(one, questions))
+    scores, shims, figures = [], set(), []
+    for score, used, drawn in graded:
         scores.append(score)
         shims.update(used)
         figures += drawn
-        if log:
-            log(f"Q{question.id}: {score.status} ({time.monotonic() - t0:.1f} s)")
     return Grade(
         submission.label,
         scores,

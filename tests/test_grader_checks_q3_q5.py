@@ -37,12 +37,8 @@ FAST = [c for c in CHECKS if c.budget not in SLOW_BUDGETS]
 
 
 def _marked(checks):
-    return [
-        pytest.param(
-            c, marks=getattr(pytest.mark, "q" + c.question.replace(".", "_")), id=c.name[:50]
-        )
-        for c in checks
-    ]
+    # no question markers: the grader's own tests are not a student's progress
+    return [pytest.param(c, id=c.name[:50]) for c in checks]
 
 
 def _check(question: str, fragment: str) -> Check:
@@ -147,7 +143,6 @@ TRAIN_MUTANTS = [
 ]  # fmt: skip
 
 
-@pytest.mark.q3_1
 @pytest.mark.parametrize(("fragment", "old", "new", "message"), TRAIN_MUTANTS)
 def test_wrong_train_fails_with_its_message(solutions, tmp_path, fragment, old, new, message):
     sub = _edit(solutions, "run_q3", "train", old, new)
@@ -155,7 +150,6 @@ def test_wrong_train_fails_with_its_message(solutions, tmp_path, fragment, old, 
     assert outcome == "failed" and message in got, got
 
 
-@pytest.mark.q3_1
 def test_flat_submission_without_train_leaves_the_small_checks_out(solutions, tmp_path):
     sub = _fake(solutions, "nn", "", missing=("run_q3",))
     for fragment in ("train fits", "copy of the parameters", "history: each"):
@@ -169,17 +163,17 @@ def _nist36_check(fragment, epochs, seconds_per_epoch=q3.LOOP_SECONDS_PER_EPOCH)
     return replace(_check("3.1", fragment), inputs=lambda: inputs)
 
 
-@pytest.mark.q3_1
 def test_flat_submission_trains_with_the_graders_loop_over_its_nn(solutions, tmp_path):
     sub = _fake(solutions, "nn", "", missing=("run_q3",))
-    outcome, message = verdict(_nist36_check("NIST36 history", epochs=3), sub, tmp_path)
+    # a generous stop: this test is about the loop, not about the machine's speed
+    check = _nist36_check("NIST36 history", epochs=3, seconds_per_epoch=300)
+    outcome, message = verdict(check, sub, tmp_path)
     assert outcome == "passed", message
-    outcome, message = verdict(_nist36_check("bar", epochs=3), sub, tmp_path)
+    outcome, message = verdict(_nist36_check("bar", epochs=3, seconds_per_epoch=300), sub, tmp_path)
     assert outcome == "failed", "3 epochs should not reach the bar"
     assert "this check's loop over your nn.py" in message and "no run_q3.py" in message
 
 
-@pytest.mark.q3_1
 def test_graders_loop_stops_slow_code_and_says_to_vectorise(solutions, tmp_path):
     sub = _fake(solutions, "nn", "", missing=("run_q3",))
     check = _nist36_check("bar", epochs=50, seconds_per_epoch=1e-4)
@@ -187,7 +181,6 @@ def test_graders_loop_stops_slow_code_and_says_to_vectorise(solutions, tmp_path)
     assert outcome == "failed" and "vectorise" in message and "stopped after 1" in message
 
 
-@pytest.mark.q3_3
 def test_initial_weights_are_a_snapshot_from_before_training(solutions):
     """The solutions update params in place: the initial Wlayer1 must be a copy."""
     inputs = q3.nist36_inputs(epochs=2)()
@@ -198,7 +191,6 @@ def test_initial_weights_are_a_snapshot_from_before_training(solutions):
     q3.judge_trained_weights(inputs, out | {"__none__": []})
 
 
-@pytest.mark.q3_3
 def test_transposed_weight_tiles_are_named(solutions, tmp_path):
     sub = _edit(
         solutions, "run_q3", "weight_grid", "transpose(2, 1, 3, 0)", "transpose(2, 0, 3, 1)"
@@ -229,7 +221,6 @@ CONFUSION_MUTANTS = [
 ]  # fmt: skip
 
 
-@pytest.mark.q3_4
 @pytest.mark.parametrize(("source", "message"), CONFUSION_MUTANTS)
 def test_wrong_confusion_matrix_fails_with_its_message(solutions, tmp_path, source, message):
     sub = _fake(solutions, "run_q3", source)
@@ -253,7 +244,6 @@ def _history_out(epochs, **changes):
     return out
 
 
-@pytest.mark.q3_1
 def test_nist36_history_judge_explains_summed_and_flat_losses():
     inputs = q3.nist36_inputs()()
     q3.judge_nist36_history(inputs, _history_out(50))
@@ -265,7 +255,6 @@ def test_nist36_history_judge_explains_summed_and_flat_losses():
         q3.judge_nist36_history(inputs, _history_out(334))
 
 
-@pytest.mark.q3_2
 def test_a_diverging_learning_rate_is_drawn_not_refused(tmp_path):
     inputs = q3.sweep_inputs()
     out = {"__none__": []}
@@ -289,7 +278,6 @@ def _params_out(params, prefix="best_"):
     return out | {prefix + k: v for k, v in params.items()}
 
 
-@pytest.mark.q3_1
 def test_nist36_bar_judge_computes_the_accuracy_itself():
     inputs = q3.nist36_inputs()()
     untrained = q3._xavier((1024, 64, 36), seed=0)
@@ -319,47 +307,47 @@ Q5_MUTANTS = [
         "sizes = (in_size, hidden_size, hidden_size, hidden_size, in_size)",
         "sizes = (in_size, hidden_size, hidden_size, in_size)",
         "missing ['Woutput', 'boutput']", id="three-layers",
-        marks=pytest.mark.q5_1_1,
+
     ),
     pytest.param(
         "5.1.1", "fresh weights", "init_autoencoder", "params = {}",
         "np.random.seed(0)\n    params = {}", "fresh random weights", id="reseeds",
-        marks=pytest.mark.q5_1_1,
+
     ),
     pytest.param(
         "5.1.1", "ReLU hidden layers", "autoencoder_forward",
         "h = forward(h, params, name, relu)", "h = forward(h, params, name, sigmoid)",
-        "use relu", id="sigmoid-hidden-layers", marks=pytest.mark.q5_1_1,
+        "use relu", id="sigmoid-hidden-layers"
     ),
     pytest.param(
         "5.1.2", "plain gradient step", "momentum_step", 'params.get("m_" + name, 0.0)',
         'params["m_" + name]', "params.get('m_' + k, 0)", id="no-zero-start",
-        marks=pytest.mark.q5_1_2,
+
     ),
     pytest.param(
         "5.1.2", "plain gradient step", "momentum_step",
         "params[name] = params[name] + accumulator", "params[name] = params[name] - accumulator",
-        "moved up the gradient", id="ascends", marks=pytest.mark.q5_1_2,
+        "moved up the gradient", id="ascends"
     ),
     pytest.param(
         "5.1.2", "hand computation", "momentum_step", 'params["m_" + name] = accumulator',
         "pass", "By hand: M = momentum * M", id="forgets-the-accumulator",
-        marks=pytest.mark.q5_1_2,
+
     ),
     pytest.param(
         "5.2", "total squared error", "autoencoder_forward_backward",
         "return float(np.sum(error**2))", "return float(np.mean(error**2))", "It looks averaged",
-        id="mean-loss", marks=pytest.mark.q5_2,
+        id="mean-loss"
     ),
     pytest.param(
         "5.2", "central differences", "autoencoder_forward_backward",
         "backwards(2.0 * error,", "backwards(error,", "half the right value",
-        id="half-gradient", marks=pytest.mark.q5_2,
+        id="half-gradient"
     ),
     pytest.param(
         "5.3.2", "data_range 1", "average_psnr", "reconstruction, data_range=1.0)",
         "reconstruction, data_range=255)", "Pass data_range=1.0", id="data-range-255",
-        marks=pytest.mark.q5_3_2,
+
     ),
 ]  # fmt: skip
 
@@ -373,7 +361,6 @@ def test_wrong_autoencoder_code_fails_with_its_message(
     assert outcome == "failed" and message in got, got
 
 
-@pytest.mark.q5_2
 def test_decay_before_the_first_epoch_is_named(solutions, tmp_path):
     source = """
     def train_autoencoder(x, params, learning_rate=LEARNING_RATE, batch_size=BATCH_SIZE,
@@ -396,7 +383,6 @@ def test_decay_before_the_first_epoch_is_named(solutions, tmp_path):
     assert outcome == "passed", message  # decayed from the start by 0.9: it still trains
 
 
-@pytest.mark.q5_3_1
 def test_examples_in_row_order_instead_of_class_order_are_named(solutions, tmp_path):
     source = """
     def reconstruction_examples(x, y, params, classes=SHOWN_CLASSES, per_class=2):
@@ -411,7 +397,6 @@ def test_examples_in_row_order_instead_of_class_order_are_named(solutions, tmp_p
     assert outcome == "failed" and "in that order" in message, message
 
 
-@pytest.mark.q5_1_2
 def test_momentum_updated_in_place_is_accepted(solutions, tmp_path):
     source = """
     def momentum_step(params, learning_rate, momentum=MOMENTUM):
@@ -428,7 +413,6 @@ def test_momentum_updated_in_place_is_accepted(solutions, tmp_path):
         assert outcome == "passed", f"{check.name}: {message}"
 
 
-@pytest.mark.q5_3_2
 def test_psnr_of_all_the_pixels_together_is_named(solutions, tmp_path):
     source = """
     def average_psnr(x, reconstructions):
@@ -440,7 +424,6 @@ def test_psnr_of_all_the_pixels_together_is_named(solutions, tmp_path):
         assert outcome == "failed" and "all the pixels together" in message, message
 
 
-@pytest.mark.q5_1_1
 def test_row_biases_are_graded_like_flat_ones(solutions, tmp_path):
     """A submission whose initialize_weights makes (1, out) biases gets them in its shape."""
     sub = _edit(
@@ -452,7 +435,6 @@ def test_row_biases_are_graded_like_flat_ones(solutions, tmp_path):
 
 
 # ----------------------------------------------------------------------------- Q5 slow judges
-@pytest.mark.q5_2
 def test_nist36_loss_judge_applies_the_ratio_bound(tmp_path):
     falling = {"history": 7.7e5 * (0.28 + 0.72 * np.exp(-np.arange(100) / 15)), "__none__": []}
     q5.judge_nist36_loss({}, falling)
@@ -462,7 +444,6 @@ def test_nist36_loss_judge_applies_the_ratio_bound(tmp_path):
     assert path.name == "q5_2_loss.png" and path.read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.q5_3_1
 def test_reconstructions_judge_finds_images_of_another_class(tmp_path):
     inputs = q5.shown_inputs()
     x, _ = load_nist36("valid")
@@ -475,7 +456,6 @@ def test_reconstructions_judge_finds_images_of_another_class(tmp_path):
     assert path.name == "q5_3_1_reconstructions.png"
 
 
-@pytest.mark.q5_3_2
 def test_psnr_bar_judge_computes_the_psnr_itself():
     x, _ = load_nist36("valid")
     q5.judge_nist36_psnr({}, {"reconstructions": x * 0.98 + 0.01, "__none__": []})
@@ -497,7 +477,6 @@ def _grade(question_id: str, out_dir: Path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.q3_1
 def test_solutions_earn_full_marks_on_q3_1_and_its_curves(solutions, tmp_path, monkeypatch):
     score, result = _grade("3.1", tmp_path, monkeypatch)
     assert (score.status, score.score, score.max_score) == ("passed", 5.0, 5.0), score.feedback
@@ -506,7 +485,6 @@ def test_solutions_earn_full_marks_on_q3_1_and_its_curves(solutions, tmp_path, m
 
 
 @pytest.mark.slow
-@pytest.mark.q5_3_1
 def test_solutions_earn_full_marks_on_q5_3_1_and_its_figure(solutions, tmp_path, monkeypatch):
     score, result = _grade("5.3.1", tmp_path, monkeypatch)
     assert (score.status, score.score, score.max_score) == ("passed", 5.0, 5.0), score.feedback

@@ -40,7 +40,6 @@ HAS_SOLUTIONS = (ROOT / "solutions" / "q6_train.py").exists()
 needs_solutions = pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: no solutions/")
 
 CHECKS = checks_q6.CHECKS
-MARKER = {q.id: q.marker for q in QUESTIONS}
 TRAINING = (
     checks_q6.fc_training_task,
     checks_q6.cnn_training_task,
@@ -64,8 +63,7 @@ def _named(question, words):
 
 def _params(checks):
     return [
-        pytest.param(c, id=f"{c.question}-{c.name[:40]}", marks=getattr(pytest.mark,
-                     MARKER[c.question]))
+        pytest.param(c, id=f"{c.question}-{c.name[:40]}")
         for c in checks
     ]  # fmt: skip
 
@@ -297,8 +295,7 @@ def test_untouched_kata_is_not_implemented(check, tmp_path):
 @pytest.mark.parametrize(
     ("question", "words", "replaced", "expected"),
     [
-        pytest.param(*w, id=f"{w[0]}-{'-'.join(k for r in w[2].values() for k in r)}-{i}",
-                     marks=getattr(pytest.mark, MARKER[w[0]]))
+        pytest.param(*w, id=f"{w[0]}-{'-'.join(k for r in w[2].values() for k in r)}-{i}")
         for i, w in enumerate(WRONG)
     ],
 )  # fmt: skip
@@ -314,7 +311,6 @@ def test_a_wrong_answer_fails_its_check_and_teaches(question, words, replaced, e
             assert verdict(other, stand_in, tmp_path / "other")[0] == "passed", other.name
 
 
-@pytest.mark.q6_1_1
 @needs_solutions
 def test_the_other_loop_checks_pass_a_loop_that_only_fails_one(tmp_path):
     """Gradients never zeroed: with SGD at lr 0 the epoch's numbers are still right."""
@@ -356,7 +352,6 @@ def _labels_of(inputs, out):
     return LABELS
 
 
-@pytest.mark.q6_1_1
 def test_the_accuracy_judge_applies_the_bar_to_its_own_count():
     judge = checks_q6.judge_accuracy(_labels_of, "train_fc", "validation split", "a hint")
     inputs = {"epochs": 3, "min_acc": 0.7}
@@ -374,7 +369,6 @@ def _judged_history(out, epochs=3):
     judge({"epochs": epochs}, out)
 
 
-@pytest.mark.q6_1_1
 def test_the_history_judge_wants_plausible_values_that_agree_with_the_network():
     logits = _logits_with_accuracy(LABELS, 0.8)
     loss = float(checks_q6._cross_entropy(logits.astype(float), LABELS).mean())
@@ -440,9 +434,9 @@ def q6_registered(monkeypatch):
     ("qid", "env", "needles"),
     [
         pytest.param("6.1.3", "NRK_CIFAR10_DIR", ["CIFAR-10", "cifar-10-batches-py"],
-                     marks=pytest.mark.q6_1_3),
-        pytest.param("6.1.4", "NRK_SUN_DIR", ["SUN", "train_files.txt"], marks=pytest.mark.q6_1_4),
-        pytest.param("6.2", "NRK_FLOWERS17_DIR", ["Flowers-17", "val/"], marks=pytest.mark.q6_2),
+),
+        pytest.param("6.1.4", "NRK_SUN_DIR", ["SUN", "train_files.txt"]),
+        pytest.param("6.2", "NRK_FLOWERS17_DIR", ["Flowers-17", "val/"]),
     ],
 )  # fmt: skip
 def test_absent_data_makes_the_question_not_gradable_saying_where_to_put_it(
@@ -549,7 +543,6 @@ def fake_flowers(monkeypatch, tmp_path):
     return root
 
 
-@pytest.mark.q6_2
 def test_flowers_without_the_imagenet_weights_is_not_gradable(fake_flowers, tmp_path):
     reason = _named("6.2", "fine-tuned SqueezeNet").available()
     expected = tmp_path / "torch" / "hub" / "checkpoints" / checks_q6.SQUEEZENET_FILE
@@ -558,7 +551,6 @@ def test_flowers_without_the_imagenet_weights_is_not_gradable(fake_flowers, tmp_
     assert _named("6.2", "fine-tuned SqueezeNet").available() is None
 
 
-@pytest.mark.q6_1_3
 def test_fake_cifar_is_found_and_its_labels_read(fake_cifar):
     assert all(c.available() is None for c in CHECKS if c.question == "6.1.3")
     assert len(checks_q6.cifar10_test_labels(fake_cifar)) == 10
@@ -576,7 +568,6 @@ def _run_present_data_path(question, impl, tmp_path, **changes):
             for i, c in enumerate(checks)}  # fmt: skip
 
 
-@pytest.mark.q6_1_3
 @needs_solutions
 def test_cifar_training_checks_run_on_a_fake_cifar(fake_cifar, tmp_path):
     results = _run_present_data_path("6.1.3", resolve("solutions"), tmp_path)
@@ -585,7 +576,6 @@ def test_cifar_training_checks_run_on_a_fake_cifar(fake_cifar, tmp_path):
     assert all(r[0] == "not implemented" for r in kata.values()), kata
 
 
-@pytest.mark.q6_1_4
 @needs_solutions
 def test_scene_training_checks_run_on_a_fake_sun(fake_sun, tmp_path):
     assert all(c.available() is None for c in CHECKS if c.question == "6.1.4")
@@ -597,7 +587,6 @@ def test_scene_training_checks_run_on_a_fake_sun(fake_sun, tmp_path):
     assert outcome == "failed" and "expected at least 101%" in message, message
 
 
-@pytest.mark.q6_2
 @needs_solutions
 def test_flowers_training_checks_run_on_fake_flowers(fake_flowers, tmp_path):
     write_squeezenet_weights(tmp_path / "torch")
@@ -607,7 +596,6 @@ def test_flowers_training_checks_run_on_fake_flowers(fake_flowers, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.q6_1_1
 @needs_solutions
 def test_one_epoch_of_train_fc_misses_the_bar_and_a_wrong_evaluate_shows_in_the_history(
     tmp_path,
@@ -624,8 +612,8 @@ def test_one_epoch_of_train_fc_misses_the_bar_and_a_wrong_evaluate_shows_in_the_
 # ----------------------------------------------------------------------------- the grader
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "qid", [pytest.param("6.1.1", marks=pytest.mark.q6_1_1),
-            pytest.param("6.1.2", marks=pytest.mark.q6_1_2)],
+    "qid", [pytest.param("6.1.1"),
+            pytest.param("6.1.2")],
 )  # fmt: skip
 @needs_solutions
 def test_the_grader_gives_the_solutions_full_marks(qid, tmp_path, q6_registered):

@@ -256,9 +256,13 @@ def nist36_task(sub, inputs):
         ``returned`` ("pair" or the type ``train`` returned), ``best_<param>`` arrays,
         ``history_<key>`` arrays of one value per epoch, ``initial_Wlayer1`` (1024, 64),
         ``how`` (which code trained), ``seconds``, and ``stopped_after`` when this module's
-        loop gave up on slow code.
+        loop gave up on slow code; every array also as ``shared_<key>``, which Q3.3 and Q3.4
+        receive in their inputs instead of training again.
     """
-    return _nist36_training(
+    shared = {k.removeprefix("shared_"): v for k, v in inputs.items() if k.startswith("shared_")}
+    if shared:
+        return shared | {"returned": "pair", "how": "the training of Q3.1's process"}
+    out = _nist36_training(
         sub,
         inputs["learning_rate"],
         inputs["batch_size"],
@@ -266,6 +270,7 @@ def nist36_task(sub, inputs):
         inputs["seed"],
         inputs["loop_seconds_per_epoch"],
     )
+    return out | {f"shared_{k}": v for k, v in out.items() if k not in ("how", "seconds")}
 
 
 def sweep_task(sub, inputs):
@@ -946,7 +951,7 @@ CHECKS = [
           modules=("nn", "run_q3")),
     Check("3.1", "training on NIST36 reaches the validation-accuracy bar", 3, nist36_task,
           judge_nist36_bar, nist36_inputs(), budget=TRAIN_BUDGET, modules=("nn", "run_q3"),
-          available=nist36_missing, figures=figure_nist36_curves),
+          available=nist36_missing, figures=figure_nist36_curves, provides="q3_network"),
     Check("3.1", "NIST36 history: one value per epoch, averaged losses, the loss falls", 1,
           nist36_task, judge_nist36_history, nist36_inputs(), budget=TRAIN_BUDGET,
           modules=("nn", "run_q3"), available=nist36_missing),
@@ -957,11 +962,13 @@ CHECKS = [
           judge_weight_grid, weight_grid_inputs, budget=FAST_BUDGET, modules=("run_q3",)),
     Check("3.3", "first-layer weights before and after training on NIST36 (drawn)", 1,
           nist36_task, judge_trained_weights, nist36_inputs(), budget=TRAIN_BUDGET,
-          modules=("nn", "run_q3"), available=nist36_missing, figures=figure_weights),
+          modules=("nn", "run_q3"), available=nist36_missing, figures=figure_weights,
+          uses="q3_network"),
     Check("3.4", "confusion_matrix counts true (rows) against predicted (columns) classes", 1,
           confusion_task, judge_confusion, confusion_inputs, budget=FAST_BUDGET,
           modules=("run_q3",)),
     Check("3.4", "confusion matrix of the trained network on the test set (drawn)", 1,
           nist36_task, judge_test_confusion, nist36_inputs(), budget=TRAIN_BUDGET,
-          modules=("nn", "run_q3"), available=nist36_missing, figures=figure_confusion),
+          modules=("nn", "run_q3"), available=nist36_missing, figures=figure_confusion,
+          uses="q3_network"),
 ]  # fmt: skip

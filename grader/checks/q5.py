@@ -118,9 +118,16 @@ def xavier_autoencoder(in_size, hidden, rng=np.random) -> dict:
 _CACHE: dict = {}
 
 
-def _trained(sub):
+def _trained(sub, inputs=None):
     """``(params, history)`` of the handout's training on NIST36, once per process (its
-    exception too, raised again)."""
+    exception too, raised again). When Q5.2's process already trained it, its parameters
+    arrive in ``inputs`` as ``shared_<name>`` (and the history is None)."""
+    shared = {k.removeprefix("shared_"): v for k, v in (inputs or {}).items()
+              if k.startswith("shared_")}  # fmt: skip
+    if shared:
+        if _row_bias(sub):
+            shared = {k: v.reshape(1, -1) if k[0] == "b" else v for k, v in shared.items()}
+        return shared, None
     entry = _CACHE.get(id(sub))
     if entry is None or entry[0] is not sub:
         try:
@@ -265,9 +272,15 @@ def small_training_task(sub, inputs):
 
 
 def nist36_history_task(sub, inputs):
-    """The training loss per epoch of the handout's NIST36 training."""
-    _, history = _trained(sub)
-    return {"history": None if history is None else np.asarray(history, dtype=float).ravel()}
+    """The training loss per epoch of the handout's NIST36 training, and the trained
+    parameters (``shared_*``: Q5.3.1 and Q5.3.2 use them instead of training again)."""
+    params, history = _trained(sub)
+    out = {"history": None if history is None else np.asarray(history, dtype=float).ravel()}
+    for key, value in params.items():
+        if key[0] in "Wb" and key[1:] in LAYERS:
+            out["shared_" + key] = np.asarray(value, dtype=float).ravel() if key[0] == "b" else (
+                np.asarray(value, dtype=float))  # fmt: skip
+    return out
 
 
 def examples_task(sub, inputs):
@@ -292,7 +305,7 @@ def nist36_reconstructions_task(sub, inputs):
     """The trained autoencoder's reconstructions of the validation rows ``indices``, or of
     every validation image (``indices`` empty), as float32."""
     run_q5 = sub.load("run_q5")
-    params, _ = _trained(sub)
+    params, _ = _trained(sub, inputs)
     x, _ = load_nist36("valid")
     rows = np.asarray(inputs["indices"], dtype=int)
     images = x[rows] if rows.size else x
@@ -960,13 +973,14 @@ CHECKS = [
           modules=("nn", "run_q5")),
     Check("5.2", "NIST36 with the handout's defaults: the training loss falls below 0.4x", 1.5,
           nist36_history_task, judge_nist36_loss, budget=TRAIN_BUDGET, modules=("nn", "run_q5"),
-          available=nist36_missing, figures=figure_nist36_loss),
+          available=nist36_missing, figures=figure_nist36_loss, provides="q5_autoencoder"),
     Check("5.3.1", "reconstruction_examples: each class's images in order, reconstructed", 2,
           examples_task, judge_examples, examples_inputs, budget=FAST_BUDGET,
           modules=("nn", "run_q5")),
     Check("5.3.1", "NIST36: reconstructions of A, G, Q, 3, 8 resemble their own images", 3,
           nist36_reconstructions_task, judge_shown, shown_inputs, budget=TRAIN_BUDGET,
-          modules=("nn", "run_q5"), available=nist36_missing, figures=figure_shown),
+          modules=("nn", "run_q5"), available=nist36_missing, figures=figure_shown,
+          uses="q5_autoencoder"),
     Check("5.3.2", "average_psnr averages each image's PSNR (data_range 1)", 1, psnr_task,
           judge_psnr, psnr_inputs, budget=FAST_BUDGET, modules=("run_q5",),
           available=nist36_missing),
@@ -974,5 +988,5 @@ CHECKS = [
           judge_pooled, pooled_inputs, budget=FAST_BUDGET, modules=("run_q5",)),
     Check("5.3.2", "NIST36: the average validation PSNR reaches the bar", 3.5,
           nist36_reconstructions_task, judge_nist36_psnr, all_valid_inputs, budget=TRAIN_BUDGET,
-          modules=("nn", "run_q5"), available=nist36_missing),
+          modules=("nn", "run_q5"), available=nist36_missing, uses="q5_autoencoder"),
 ]  # fmt: skip
