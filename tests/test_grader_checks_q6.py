@@ -607,22 +607,3 @@ def test_one_epoch_of_train_fc_misses_the_bar_and_a_wrong_evaluate_shows_in_the_
     reset = StandIn(q6_train={"evaluate": _with_mode(_evaluate, "reset")})
     outcome, message = verdict(_relaxed(history, epochs=1), reset, tmp_path / "reset")
     assert outcome == "failed" and "evaluate's accuracy is off" in message, message
-
-
-# ----------------------------------------------------------------------------- the grader
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "qid", [pytest.param("6.1.1"),
-            pytest.param("6.1.2")],
-)  # fmt: skip
-@needs_solutions
-def test_the_grader_gives_the_solutions_full_marks(qid, tmp_path, q6_registered):
-    from grader.submission import open_submission
-
-    with open_submission("solutions") as sub:
-        graded = grader.grade.grade(sub, [_question(qid)], out_dir=tmp_path)
-    (score,) = graded.scores
-    assert (score.status, score.score) == ("passed", score.question.points), score.feedback
-    name = f"q{qid.replace('.', '_')}_curves.png"
-    assert [p.name for p in graded.figures] == [name]
-    assert (tmp_path / name).stat().st_size > 10_000
