@@ -50,6 +50,25 @@ def _grading_options(parser: argparse.ArgumentParser) -> None:
         help="address-space cap of each submission process (default 8192)",
     )
     parser.add_argument(
+        "--photos",
+        default=None,
+        metavar="DIR",
+        help="Q4.3/Q4.4: grade the text of the photos in DIR (default: the four sample photos)",
+    )
+    parser.add_argument(
+        "--truth",
+        default=None,
+        metavar="FILE",
+        help="Q4.4: the ground truth of --photos (default: DIR/ground_truth.json)",
+    )
+    parser.add_argument(
+        "--q4-weights",
+        default=None,
+        metavar="FILE",
+        help="Q4.4: classify with this network (an .npz, or a run_q3 .pickle) instead of the "
+        "reference classifier data/q4_reference_net.npz",
+    )
+    parser.add_argument(
         "--library-penalty",
         action="store_true",
         help="fail the checks of modules that import libraries outside the handout's rule "
@@ -98,6 +117,22 @@ def select(ids: str | None):
     if unknown:
         raise SystemExit(f"unknown question(s) {unknown}; known: {', '.join(known)}")
     return [known[i] for i in wanted]
+
+
+def use_photos(args) -> None:
+    """Hand --photos, --truth and --q4-weights to the Q4 checks (before they are built)."""
+    from pathlib import Path
+
+    for value, name in (
+        (args.photos, "NRK_Q4_PHOTOS"),
+        (args.truth, "NRK_Q4_TRUTH"),
+        (args.q4_weights, "NRK_Q4_WEIGHTS"),
+    ):
+        if value:
+            path = Path(value).expanduser().resolve()
+            if not path.exists():
+                raise SystemExit(f"error: {value} does not exist")
+            os.environ[name] = str(path)
 
 
 def limits_from(args):
@@ -159,6 +194,7 @@ def main(argv=None) -> int:
     if argv and argv[0] in COMMANDS:
         return COMMAND_MAIN[argv[0]](argv[1:])
     args = parse_args(argv)
+    use_photos(args)
     from grader.report import table
 
     questions = select(args.questions)
@@ -207,6 +243,7 @@ def batch_main(argv) -> int:
     )
     _grading_options(parser)
     args = parser.parse_args(argv)
+    use_photos(args)
     csv_path = grade_batch(
         Path(args.submissions),
         Path(args.out),

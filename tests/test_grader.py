@@ -366,3 +366,20 @@ def test_flat_submission_with_script_run_q2(tmp_path):
     assert tests["2.5"]["max_score"] == 0 and "kata layout" in tests["2.5"]["output"]
     assert tests["2.4"]["score"] == tests["2.4"]["max_score"] == 5  # batches still graded
     assert tests["3.1"]["score"] == tests["3.1"]["max_score"] == 5  # trained with its nn.py
+
+
+@pytest.mark.slow
+def test_an_instructors_own_photos_replace_the_samples_in_q4_4(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(ROOT / "data" / "images" / "02_letters.jpg", photos / "letters.jpg")
+    truth = json.loads((ROOT / "data" / "images" / "ground_truth.json").read_text())
+    truth["images"] = {"letters.jpg": truth["images"]["02_letters.jpg"]}
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    out = tmp_path / "results.json"
+    proc = _grade("--impl", "solutions", "--questions", "4.4", "--photos", str(photos),
+                  "--truth", str(tmp_path / "truth.json"), "--results", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    [test] = json.loads(out.read_text())["tests"]
+    assert test["score"] == test["max_score"] == 8, test["output"]
+    assert "letters.jpg" in test["output"] and "01_list" not in test["output"]

@@ -18,6 +18,7 @@ or for the Q4.3 figures a copy at most 1200 pixels wide), the recognised lines.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,52 @@ def reference_path() -> Path:
     return data_dir() / "q4_reference_net.npz"
 
 
+# An instructor's own photos and classifier for Q4.3 and Q4.4 (``python -m grader --photos DIR
+# --truth FILE --q4-weights FILE`` sets these before the checks are built). Q4.2's photo checks
+# keep the four samples, whose boxes were checked by eye.
+PHOTOS_ENV, TRUTH_ENV, WEIGHTS_ENV = "NRK_Q4_PHOTOS", "NRK_Q4_TRUTH", "NRK_Q4_WEIGHTS"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+
+
+def photo_dir() -> Path:
+    """Where the Q4.3/Q4.4 photos are: ``$NRK_Q4_PHOTOS``, else the samples' folder."""
+    return Path(os.environ.get(PHOTOS_ENV) or images_dir())
+
+
+def truth_path() -> Path:
+    """The photos' ground truth: ``$NRK_Q4_TRUTH``, else ``ground_truth.json`` beside them."""
+    return Path(os.environ.get(TRUTH_ENV) or photo_dir() / "ground_truth.json")
+
+
+def text_photos() -> tuple[str, ...]:
+    """The photos of Q4.3 and Q4.4: the samples, or every image of ``$NRK_Q4_PHOTOS``."""
+    if not os.environ.get(PHOTOS_ENV):
+        return PHOTOS
+    return tuple(
+        sorted(p.name for p in photo_dir().iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    )
+
+
+def classifier_path() -> Path:
+    """Q4.4's classifier: ``$NRK_Q4_WEIGHTS`` (an ``.npz`` or a ``run_q3`` pickle), else the
+    reference network."""
+    return Path(os.environ.get(WEIGHTS_ENV) or reference_path())
+
+
+def load_classifier(path) -> dict:
+    """A 1024-64-36 network's parameters as float64: ``.npz`` read without unpickling; a
+    pickle (``run_q3``'s ``q3_weights.pickle``) only in the submission's process."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k].astype(np.float64) for k in PARAM_KEYS}
+    import pickle
+
+    with open(path, "rb") as f:
+        params = pickle.load(f)
+    return {k: np.asarray(params[k], dtype=np.float64) for k in PARAM_KEYS}
+
+
 @functools.cache
 def reference_params() -> dict:
     """The reference classifier's parameters as float64 (read without unpickling)."""
@@ -95,11 +142,23 @@ def _reference_available():
     return None
 
 
-def _q44_available(name: str):
-    photo = _photo_available(name, "ground_truth.json")
+def _text_photo_available(name: str, needs_truth: bool):
+    """Q4.3/Q4.4: the photo (and its ground truth and the classifier) are here."""
 
     def available():
-        return _reference_available() or photo()
+        photo = photo_dir() / name
+        if not photo.is_file():
+            return f"{photo} is not here (the sample photos ship in data/images)"
+        if not needs_truth:
+            return None
+        if not classifier_path().is_file():
+            return f"the classifier {classifier_path()} is not here"
+        truth = truth_path()
+        if not truth.is_file():
+            return f"the ground truth {truth} is not here (pass --truth FILE)"
+        if name not in load_ground_truth(truth):
+            return f"{truth} has no text for {name}"
+        return None
 
     return available
 
@@ -577,14 +636,14 @@ def _row_bias(nn) -> bool:
 
 def photo_text_task(sub, inputs):
     """The photo's text by the submission's pipeline (findLetters, then recognise with the
-    reference classifier): ``lines`` and the number of boxes."""
+    Q4.4's classifier, ``inputs['weights']``): ``lines`` and the number of boxes."""
     (recognise,) = _run_q4(sub, "recognise")
     q4 = sub.load("q4")
     path = inputs["photo"]
     cached = _PIPELINES.get(path)
     if cached is None or cached[0] is not q4 or cached[1] is not recognise:
         try:
-            result = _pipeline(sub, recognise, q4, path)
+            result = _pipeline(sub, recognise, q4, path, inputs["weights"])
         except Exception as exc:
             result = exc
         _PIPELINES[path] = cached = (q4, recognise, result)
@@ -594,12 +653,12 @@ def photo_text_task(sub, inputs):
     return result
 
 
-def _pipeline(sub, recognise, q4, path):
+def _pipeline(sub, recognise, q4, path, weights):
     result = q4.findLetters(_read_photo(path))
     found = _found(result, bw="shape")
     if "problem" in found:
         return {"problem": found["problem"]}
-    params = dict(reference_params())
+    params = load_classifier(weights)
     if _row_bias(sub.load("nn")):
         params = {k: v.reshape(1, -1) if k.startswith("b") else v for k, v in params.items()}
     bboxes, bw = result  # as findLetters returned them, as run_q4 passes them on
@@ -790,8 +849,13 @@ def judge_word_gaps(inputs, out):
 
 def _text_inputs(name: str):
     def make():
-        truth = load_ground_truth(images_dir() / "ground_truth.json")[name]
-        return {"photo": str(images_dir() / name), "name": name, "truth": truth}
+        truth = load_ground_truth(truth_path())[name]
+        return {
+            "photo": str(photo_dir() / name),
+            "name": name,
+            "truth": truth,
+            "weights": str(classifier_path()),
+        }
 
     return make
 
@@ -819,7 +883,7 @@ def judge_photo_classified(inputs, out):
     s, lines = _photo_text(inputs, out)
     if s.classified < CLASSIFIED * s.characters:
         raise Fail(
-            f"{s.name}: the reference classifier read {s.classified} of its {s.characters} "
+            f"{s.name}: the classifier read {s.classified} of its {s.characters} "
             f"characters right ({s.classification_rate:.0%}) from your boxes and crops; the "
             f"handout's bar is {CLASSIFIED:.0%}. Crop like the NIST36 images (centred square, "
             "white margin, strokes not too thin, transposed) and order the lines."
@@ -886,7 +950,7 @@ def _q42_checks():
 
 def _figure_inputs(name: str):
     def make():
-        return {"photo": str(images_dir() / name), "name": name, "bw": "figure"}
+        return {"photo": str(photo_dir() / name), "name": name, "bw": "figure"}
 
     return make
 
@@ -902,10 +966,10 @@ def _q43_checks():
             _figure_inputs(name),
             budget=PHOTO_BUDGET,
             modules=("q4",),
-            available=_photo_available(name),
+            available=_text_photo_available(name, needs_truth=False),
             figures=draw_photo_figure,
         )
-        for name in PHOTOS
+        for name in text_photos()
     ]
 
 
@@ -925,16 +989,17 @@ def _q44_checks():
               word_gaps_task, judge_word_gaps, _gaps_inputs, budget=60, modules=run),
     ]  # fmt: skip
     modules = ("q4", "run_q4", "nn")
-    for name in PHOTOS:
+    for name in text_photos():
+        here = _text_photo_available(name, needs_truth=True)
         checks += [
             Check("4.4", f"{name}: >= {DETECTED:.0%} of its characters recognised, <= "
                   f"{SPURIOUS:.0%} spurious", 0.5,
                   photo_text_task, judge_photo_detected, _text_inputs(name),
-                  budget=PHOTO_BUDGET, modules=modules, available=_q44_available(name)),
+                  budget=PHOTO_BUDGET, modules=modules, available=here),
             Check("4.4", f"{name}: >= {CLASSIFIED:.0%} of its characters read right with the "
-                  "reference classifier", 0.75,
+                  f"classifier {classifier_path().name}", 0.75,
                   photo_text_task, judge_photo_classified, _text_inputs(name),
-                  budget=PHOTO_BUDGET, modules=modules, available=_q44_available(name)),
+                  budget=PHOTO_BUDGET, modules=modules, available=here),
         ]  # fmt: skip
     return checks
 
