@@ -22,6 +22,7 @@ import numpy as np
 
 from grader import oracle
 from grader.check import Check, Fail, array, close, number
+from grader.checks import common
 
 STABILITY_HINT = (
     "Subtract each row's max before exp (Q1.1: softmax ignores the shift): each row's own "
@@ -45,16 +46,6 @@ def _value(out: dict, key: str, what: str, **kwargs) -> np.ndarray:
     if key in out.get("__none__", ()):
         raise Fail(f"{what} is None: expected an array")
     return array(out, key, what, **kwargs)
-
-
-def _bias_is_row(nn) -> bool:
-    """Whether the submission's ``initialize_weights`` makes ``(1, out)`` biases."""
-    probe = {}
-    try:
-        nn.initialize_weights(3, 2, probe, "probe")
-    except Exception:  # not written yet, or broken: the handout's (out,) convention
-        return False
-    return np.shape(probe.get("bprobe")) == (1, 2)
 
 
 def _in_convention(params: dict, row_bias: bool) -> dict:
@@ -633,7 +624,7 @@ def _layers(inputs):
 
 def backwards_task(sub, inputs):
     nn = sub.load("nn")
-    row_bias = _bias_is_row(nn)
+    row_bias = common.row_bias(nn)
     layers = _layers(inputs)
     params = _in_convention(
         {k + name: inputs[k + name] for name, _ in layers for k in ("W", "b")}, row_bias
@@ -994,7 +985,7 @@ def _toy_params(inputs):
 
 def train_task(sub, inputs):
     run_q2 = sub.load("run_q2")  # NotProvided for a script: the check is "not provided"
-    row_bias = _bias_is_row(sub.load("nn"))
+    row_bias = common.row_bias(sub.load("nn"))
     params = _in_convention(_toy_params(inputs), row_bias)
     history = run_q2.train(
         inputs["x"],

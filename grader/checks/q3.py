@@ -24,6 +24,7 @@ import numpy as np
 from coursedata import CLASSES, DataError, load_nist36, nist36_source, official_paths
 from grader import oracle
 from grader.check import Check, Fail, array
+from grader.checks.common import row_bias
 from grader.implementation import NotProvided
 
 PARAM_KEYS = ("Wlayer1", "blayer1", "Woutput", "boutput")
@@ -59,12 +60,7 @@ TRAINING_HINT = (
 # Runs in the submission's process: calls the submission and returns plain data.
 def _row_bias(sub) -> bool:
     """Whether the submission's ``initialize_weights`` makes ``(1, out)`` biases."""
-    probe = {}
-    try:
-        sub.load("nn").initialize_weights(3, 2, probe, "probe")
-        return np.shape(probe.get("bprobe")) == (1, 2)
-    except Exception:
-        return False
+    return row_bias(sub.load("nn"))
 
 
 def _submission_params(sub, inputs: dict, prefix: str) -> dict:

@@ -28,6 +28,7 @@ from coursedata import CLASSES, data_dir, load_ground_truth
 from coursedata.textscore import score_photo
 from grader import oracle
 from grader.check import Check, Fail, array
+from grader.checks.common import row_bias
 from grader.implementation import NotProvided
 from grader.pages import blank_page, character_boxes, glyphs, iou, make_page, match
 
@@ -624,16 +625,6 @@ def word_gaps_task(sub, inputs):
 _PIPELINES: dict = {}
 
 
-def _row_bias(nn) -> bool:
-    """Whether the submission's ``initialize_weights`` makes ``(1, out)`` biases."""
-    probe = {}
-    try:
-        nn.initialize_weights(3, 2, probe, "probe")
-        return np.shape(probe.get("bprobe")) == (1, 2)
-    except Exception:
-        return False
-
-
 def photo_text_task(sub, inputs):
     """The photo's text by the submission's pipeline (findLetters, then recognise with the
     Q4.4's classifier, ``inputs['weights']``): ``lines`` and the number of boxes."""
@@ -659,7 +650,7 @@ def _pipeline(sub, recognise, q4, path, weights):
     if "problem" in found:
         return {"problem": found["problem"]}
     params = load_classifier(weights)
-    if _row_bias(sub.load("nn")):
+    if row_bias(sub.load("nn")):
         params = {k: v.reshape(1, -1) if k.startswith("b") else v for k, v in params.items()}
     bboxes, bw = result  # as findLetters returned them, as run_q4 passes them on
     lines = recognise(bw, bboxes, params)
