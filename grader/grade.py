@@ -185,6 +185,29 @@ class Shared:
         return dict(self._values.get(name, {}))
 
 
+def schedule(questions: list[Question]) -> list[Question]:
+    """The order questions start in: the longest (by their checks' time budgets) first, so
+    the cores finish together; a question using shared work right after its provider.
+
+    The pool starts questions in this order, so a question waiting for shared work never
+    holds the thread its provider needs.
+    """
+
+    def budget(q):
+        return sum(c.budget for c in checks_of(q))
+
+    order = sorted(questions, key=budget, reverse=True)
+    providers = {c.provides: c.question for c in CHECKS if c.provides}
+    for q in list(order):
+        needs = {providers[c.uses] for c in checks_of(q) if c.uses in providers}
+        for provider in needs:
+            ids = [x.id for x in order]
+            if provider in ids and ids.index(provider) > ids.index(q.id):
+                order.remove(q)
+                order.insert(order.index(next(x for x in order if x.id == provider)) + 1, q)
+    return order
+
+
 def grade(
     submission: Submission,
     questions: list[Question],
@@ -224,9 +247,7 @@ def grade(
     if library_penalty:
         for v in violations:
             penalised.setdefault(Path(v.file).stem, v.module)
-    # Providers come before their users in QUESTIONS, and the pool starts questions in order,
-    # so a question waiting for shared work never holds the thread its provider needs.
-    questions = sorted(questions, key=list(QUESTIONS).index)
+    order = schedule(questions)
     selected = {q.id for q in questions}
     shared = Shared({c.provides for c in CHECKS if c.provides and c.question in selected})
 
@@ -239,7 +260,8 @@ def grade(
 
     # Questions are independent processes: several run at once (each with one BLAS thread).
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        graded = list(pool.map(one, questions))
+        done = dict(zip((q.id for q in order), pool.map(one, order)))
+    graded = [done[q.id] for q in sorted(questions, key=list(QUESTIONS).index)]
     scores, shims, figures = [], set(), []
     for score, used, drawn in graded:
         scores.append(score)
