@@ -383,3 +383,24 @@ def test_an_instructors_own_photos_replace_the_samples_in_q4_4(tmp_path):
     [test] = json.loads(out.read_text())["tests"]
     assert test["score"] == test["max_score"] == 8, test["output"]
     assert "letters.jpg" in test["output"] and "01_list" not in test["output"]
+
+
+def test_questions_using_shared_work_start_after_their_provider():
+    """The pool starts questions in this order; a user before its provider would wait on a
+    thread its provider needs (with --jobs 1, forever)."""
+    import random
+
+    from grader.checks import CHECKS
+    from grader.grade import schedule
+
+    providers = {c.provides: c.question for c in CHECKS if c.provides}
+    uses = {(c.question, providers[c.uses]) for c in CHECKS if c.uses}
+    assert uses, "some questions share a trained network"
+    rng = random.Random(0)
+    for _ in range(50):
+        picked = rng.sample(list(QUESTIONS), rng.randint(1, len(QUESTIONS)))
+        ids = [q.id for q in schedule(picked)]
+        assert sorted(ids) == sorted(q.id for q in picked)
+        for user, provider in uses:
+            if user in ids and provider in ids:
+                assert ids.index(provider) < ids.index(user), ids
