@@ -10,8 +10,8 @@ Flat folders are loaded as students run them: the folder goes first on ``sys.pat
 each file is imported under its own name (``nn``, ``util``). Three kindnesses make code
 written for older libraries gradable on today's:
 
-* ``util.py`` is the handout's file, not the student's work: when it is missing, the
-  project's own is used;
+* ``util.py`` is the handout's file, not the student's work: when it is missing, or is the
+  handout's own (only its activation helpers), the project's own is used;
 * NumPy 2 removed the ``np.float``/``np.int``/``np.bool``... aliases that the handout's
   ``util.py`` and many submissions use: they are restored (and reported) before import;
 * ``run_q*.py`` files are scripts that train at import time: they are imported only when
@@ -93,7 +93,7 @@ class Implementation:
     def _load_flat(self, name: str) -> ModuleType:
         assert self.folder is not None
         path = self.folder / f"{name}.py"
-        if name == "util" and not path.exists():
+        if name == "util" and (not path.exists() or is_handout_util(path)):
             return self._project_util()
         if not path.exists():
             raise NotProvided(f"{self.folder} has no {name}.py")
@@ -107,7 +107,8 @@ class Implementation:
         folder = str(self.folder)
         if folder not in sys.path:
             sys.path.insert(0, folder)
-        if not (self.folder / "util.py").exists():
+        util = self.folder / "util.py"
+        if not util.exists() or is_handout_util(util):
             self._project_util()
         existing = sys.modules.get(name)
         if existing is not None and Path(getattr(existing, "__file__", "") or "") != path:
@@ -130,7 +131,8 @@ class Implementation:
         missing = _removed_numpy_aliases()
         for alias in missing:
             setattr(np, alias, NUMPY_ALIASES[alias])
-        sources = [path, self.folder / "util.py"]
+        util = self.folder / "util.py"
+        sources = [path] + ([util] if util.exists() and not is_handout_util(util) else [])
         text = "\n".join(p.read_text(errors="replace") for p in sources if p.exists())
         for alias in missing:
             if re.search(rf"\b(np|numpy)\.{alias}\b(?![_\d])", text):
@@ -174,6 +176,21 @@ def resolve(spec: str | None = None) -> Implementation:
             f"(nn.py, util.py, q4.py ...). It holds: {sorted(p.name for p in folder.iterdir())}"
         )
     return Implementation(spec, folder=folder.resolve())
+
+
+# The handout's util.py: these helpers and nothing of the student's.
+HANDOUT_UTIL_FUNCTIONS = {"linear", "linear_deriv", "tanh", "tanh_deriv", "relu", "relu_deriv"}
+
+
+def is_handout_util(path: Path) -> bool:
+    """True when ``path`` is the handout's ``util.py`` (only its helpers, no student code):
+    the project's own copy is used instead, which also works on NumPy 2."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return False
+    functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    return bool(functions) and functions <= HANDOUT_UTIL_FUNCTIONS
 
 
 _SAFE_TOP_LEVEL = (

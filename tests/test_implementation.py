@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.implementation import ImplementationError, is_import_safe, resolve
+from grader.implementation import ImplementationError, is_handout_util, is_import_safe, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_solutions = pytest.mark.skipif(
@@ -67,11 +67,10 @@ def test_resolve_names_what_it_expected(tmp_path):
         resolve(str(tmp_path))
 
 
-def test_flat_folder_with_the_handouts_util_is_shimmed_for_numpy_2(tmp_path):
-    """The handout's util.py uses np.float (gone in NumPy 2): it still works, and is reported."""
+def _util_checks(tmp_path, util_text):
     sub = tmp_path / "submission"
     sub.mkdir()
-    _write(sub / "util.py", HANDOUT_UTIL)
+    _write(sub / "util.py", util_text)
     _write(sub / "nn.py", "import numpy as np\nfrom util import *\n")
     out = tmp_path / "records.json"
     proc = subprocess.run(
@@ -79,7 +78,20 @@ def test_flat_folder_with_the_handouts_util_is_shimmed_for_numpy_2(tmp_path):
          "-p", "no:cacheprovider", "--results-json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    payload = json.loads(out.read_text())
     assert proc.returncode == 0, proc.stdout[-2000:]
-    assert "np.float" in payload["shims"]
+    payload = json.loads(out.read_text())
     assert payload["tests"] and all(t["outcome"] == "passed" for t in payload["tests"])
+    return payload
+
+
+def test_the_handouts_own_util_is_replaced_by_the_projects(tmp_path):
+    """The handout's util.py (np.float, gone in NumPy 2) is not the student's work: the
+    project's copy stands in for it, so no shim is needed."""
+    assert is_handout_util(_write(tmp_path / "util.py", HANDOUT_UTIL))
+    assert _util_checks(tmp_path, HANDOUT_UTIL)["shims"] == []
+
+
+def test_a_students_own_util_is_kept_and_shimmed_for_numpy_2(tmp_path):
+    edited = HANDOUT_UTIL + "def softplus(x):\n    return np.log1p(np.exp(x)).astype(np.float)\n"
+    assert not is_handout_util(_write(tmp_path / "util.py", edited))
+    assert "np.float" in _util_checks(tmp_path, edited)["shims"]
