@@ -56,6 +56,9 @@ INSTRUCTOR_ONLY = (
     "tests/test_mutants.py",
     "tests/test_grader*.py",
     "tests/test_packaging.py",
+    # the benchmarks time the solutions (and compare them with PyTorch)
+    "benchmarks/*",
+    "tests/test_benchmarks.py",
 )
 
 # The handout's deliverables, flat at the top of a submission.

@@ -35,7 +35,12 @@ HAS_SOLUTIONS = (SOLUTIONS / "nn.py").exists()
 Q2 = [q for q in QUESTIONS if q.id.startswith("2.")]
 Q2_CHECKS = [c for c in CHECKS if c.question.startswith("2.")]
 MARKER = {q.id: q.marker for q in Q2}
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # mutants overflow exp
+# The grader's own tests run in the slow tier (CI, --run-slow): the fast tier is the student's
+# quick self-check, and these exercise every graded check against the solutions and mutants.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # mutants overflow exp
+]
 needs_solutions = pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: no solutions/")
 
 

@@ -28,6 +28,10 @@ from grader.checks import q3, q5
 from grader.implementation import NotProvided, resolve
 from grader.questions import QUESTIONS
 
+# The grader's own tests run in the slow tier (CI, --run-slow): the fast tier is the student's
+# quick self-check, and these exercise every graded check against the solutions and mutants.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = [*q3.CHECKS, *q5.CHECKS]
 SLOW_BUDGETS = {q3.TRAIN_BUDGET, q3.SWEEP_BUDGET, q5.TRAIN_BUDGET}

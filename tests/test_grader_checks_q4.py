@@ -25,6 +25,10 @@ from grader.checks import q4 as checks_q4
 from grader.implementation import NotProvided, resolve
 from grader.questions import QUESTIONS
 
+# The grader's own tests run in the slow tier (CI, --run-slow): the fast tier is the student's
+# quick self-check, and these exercise every graded check against the solutions and mutants.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 HAS_SOLUTIONS = (ROOT / "solutions" / "q4.py").exists()
 needs_solutions = pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: no solutions/")

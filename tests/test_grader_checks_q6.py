@@ -31,6 +31,10 @@ from grader.implementation import resolve
 from grader.questions import QUESTIONS
 from grader.sandbox import Limits
 
+# The grader's own tests run in the slow tier (CI, --run-slow): the fast tier is the student's
+# quick self-check, and these exercise every graded check against the solutions and mutants.
+pytestmark = pytest.mark.slow
+
 torch = pytest.importorskip("torch", reason="Q6 needs PyTorch: pip install -e '.[torch]'")
 pytest.importorskip("torchvision", reason="Q6 needs torchvision: pip install -e '.[torch]'")
 nn = torch.nn

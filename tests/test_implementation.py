@@ -84,6 +84,7 @@ def _util_checks(tmp_path, util_text):
     return payload
 
 
+@pytest.mark.slow
 def test_the_handouts_own_util_is_replaced_by_the_projects(tmp_path):
     """The handout's util.py (np.float, gone in NumPy 2) is not the student's work: the
     project's copy stands in for it, so no shim is needed."""
@@ -91,6 +92,7 @@ def test_the_handouts_own_util_is_replaced_by_the_projects(tmp_path):
     assert _util_checks(tmp_path, HANDOUT_UTIL)["shims"] == []
 
 
+@pytest.mark.slow
 def test_a_students_own_util_is_kept_and_shimmed_for_numpy_2(tmp_path):
     edited = HANDOUT_UTIL + "def softplus(x):\n    return np.log1p(np.exp(x)).astype(np.float)\n"
     assert not is_handout_util(_write(tmp_path / "util.py", edited))

@@ -1,0 +1,248 @@
+"""The benchmark suite (``python -m benchmarks``): structural facts, never wall times.
+
+* the Q2.5 checker's cost: 2 forward passes per parameter entry, perturbing in place (and the
+  instrument that counts them catches a checker that copies);
+* the command's ``results.json`` schema on a tiny ``--quick`` run, and its re-execution
+  without ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE``;
+* the peak estimate's arithmetic and the report's rendering on made-up records.
+"""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import blas, q2_checker, report, suite_times, training
+
+ROOT = Path(__file__).resolve().parent.parent
+HAS_SOLUTIONS = (ROOT / "solutions" / "nn.py").exists()
+needs_solutions = pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: no solutions/")
+
+RECORD_KEYS = {"name", "value", "unit", "ratio", "vs", "target", "met", "load", "note"}
+
+
+# ----------------------------------------------------------------------------- Q2.5 cost
+@pytest.mark.q2_5
+def test_gradient_checker_runs_two_forward_passes_per_parameter_in_place(run_q2):
+    cost = q2_checker.checker_cost(run_q2)
+    assert cost["entries"] == 2 * 25 + 25 + 25 * 4 + 4, "the toy network 2-25-4 has 179 entries"
+    assert cost["passes"] == 2 * cost["entries"], (
+        f"numerical_gradients called the loss {cost['passes']} times for {cost['entries']} "
+        "parameter entries: central differences need exactly 2 per entry (w + eps, w - eps)"
+    )
+    assert cost["in_place"], (
+        "numerical_gradients should perturb the caller's parameter arrays in place, not copies "
+        "(a deep copy per entry costs a copy of every parameter for each of them)"
+    )
+    assert cost["one_entry"], "each loss call should see exactly one entry perturbed"
+    assert cost["restored"], "every entry must be restored to its exact old value afterwards"
+
+
+def _copying_numerical_gradients(loss_fn, params, eps=1e-6):
+    """A correct but wasteful checker: a deep copy of the parameters per perturbation."""
+    grads = {}
+    for key in [k for k in params if "_" not in k]:
+        grad = np.zeros(np.shape(params[key]))
+        for idx in np.ndindex(grad.shape):
+            plus, minus = copy.deepcopy(params), copy.deepcopy(params)
+            plus[key][idx] += eps
+            minus[key][idx] -= eps
+            grad[idx] = (loss_fn(plus) - loss_fn(minus)) / (2 * eps)
+        grads["grad_" + key] = grad
+    return grads
+
+
+def _forward_difference(loss_fn, params, eps=1e-6):
+    """One-sided differences: one pass per entry plus one."""
+    base = loss_fn(params)
+    grads = {}
+    for key in [k for k in params if "_" not in k]:
+        value = params[key]
+        grad = np.zeros(value.shape)
+        for idx in np.ndindex(value.shape):
+            old = value[idx]
+            value[idx] = old + eps
+            grad[idx] = (loss_fn(params) - base) / eps
+            value[idx] = old
+        grads["grad_" + key] = grad
+    return grads
+
+
+@needs_solutions
+@pytest.mark.parametrize(
+    "checker, passes, in_place",
+    [(_copying_numerical_gradients, 358, False), (_forward_difference, 180, True)],
+    ids=["deep-copies", "one-sided"],
+)
+def test_the_cost_instrument_catches_wasteful_checkers(checker, passes, in_place):
+    from solutions import run_q2
+
+    fake = types.SimpleNamespace(
+        **{k: getattr(run_q2, k) for k in dir(run_q2) if not k.startswith("__")}
+    )
+    fake.numerical_gradients = checker
+    cost = q2_checker.checker_cost(fake)
+    assert cost["passes"] == passes
+    assert cost["in_place"] is in_place
+    assert cost["restored"]
+
+
+# ----------------------------------------------------------------------------- the command
+def _quick_run(tmp_path, sections, extra_env=None):
+    env = {**os.environ, "MPLBACKEND": "Agg", **(extra_env or {})}
+    out = tmp_path / "out"
+    command = [
+        sys.executable, "-m", "benchmarks", "--quick", "--only", sections, "--threads", "1",
+        "--out", str(out), "--json", str(tmp_path / "results.json"),
+        "--markdown", str(tmp_path / "RESULTS.md"),
+    ]  # fmt: skip
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    payload = json.loads((tmp_path / "results.json").read_text())
+    return proc, payload
+
+
+def _check_schema(payload):
+    assert set(payload) == {"context", "results"}
+    records = payload["results"]
+    assert records, "a run writes at least one record"
+    names = [r["name"] for r in records]
+    assert len(names) == len(set(names)), "record names are unique (runs are compared by name)"
+    for r in records:
+        assert RECORD_KEYS <= set(r), r
+        assert isinstance(r["value"], (int, float)) and np.isfinite(r["value"]), r
+        assert isinstance(r["unit"], str) and r["unit"], r
+        assert r["ratio"] is None or (r["vs"] and np.isfinite(r["ratio"])), r
+        assert (r["target"] is None) == (r["met"] is None), r
+    context = payload["context"]
+    for key in ("machine", "numpy_blas", "thread_counts", "load_start", "openblas_unset"):
+        assert key in context
+    return {r["name"]: r for r in records}
+
+
+@needs_solutions
+def test_quick_run_writes_the_results_schema_and_runs_without_openblas_overrides(tmp_path):
+    proc, payload = _quick_run(tmp_path, "q2", {"OPENBLAS_L2_SIZE": "1048576"})
+    by_name = _check_schema(payload)
+    assert "OPENBLAS_L2_SIZE=1048576 set; running without them" in proc.stderr
+    context = payload["context"]
+    assert context["openblas_unset"] == {"OPENBLAS_L2_SIZE": "1048576"}
+    assert context["openblas_env"]["OPENBLAS_L2_SIZE"] is None, "the run itself had it unset"
+    checker = by_name["q2.checker.forward_passes"]
+    assert checker["value"] == 358 and checker["ratio"] == 1.0 and checker["met"] is True
+    assert by_name["q2.checker.in_place"]["met"] is True
+    assert context["numpy_blas"]["library"], "the context names numpy's BLAS"
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "`OPENBLAS_L2_SIZE=1048576` were set; this run unset them" in text
+    assert "## Targets" in text and "q2.checker.forward_passes" in proc.stdout
+
+
+@needs_solutions
+@pytest.mark.slow
+def test_quick_run_of_every_default_section(tmp_path):
+    pytest.importorskip("torch")
+    _, payload = _quick_run(tmp_path, "training,growth,q2,q4,blas")
+    by_name = _check_schema(payload)
+    for dtype, batch in training.CONFIGS:
+        stem = f"{dtype}.b{batch}.t1"
+        numpy_epoch = by_name[f"training.numpy.{stem}.epoch"]
+        torch_epoch = by_name[f"training.torch.{stem}.epoch"]
+        assert numpy_epoch["vs"] == "torch" and numpy_epoch["threads"] == 1
+        assert numpy_epoch["ratio"] == pytest.approx(numpy_epoch["value"] / torch_epoch["value"])
+        assert "did not keep" not in numpy_epoch["note"], numpy_epoch["note"]
+        assert f"training.torch_input_grad.{stem}.epoch" in by_name
+        assert by_name[f"training.numpy.{stem}.gflops"]["unit"] == "GFLOP/s"
+    assert ("blas.numpy.threads" in by_name) == blas.can_set_threads()  # threadpoolctl's
+    assert any(n.startswith("growth.hidden") for n in by_name)
+    assert any(n.startswith("q4.findLetters.") for n in by_name)
+    assert any(n.startswith("q4.extract_text.") for n in by_name)
+    assert (tmp_path / "out" / "growth.png").stat().st_size > 0
+    assert "![epoch time" in (tmp_path / "RESULTS.md").read_text()
+
+
+# ----------------------------------------------------------------------------- helpers
+def test_clean_environment_removes_only_the_openblas_overrides():
+    env = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "1", "PATH": "/bin"}
+    cleaned, removed = blas.clean_environment(env)
+    assert removed == {"OPENBLAS_CORETYPE": "Haswell"}
+    assert cleaned == {"OPENBLAS_NUM_THREADS": "1", "PATH": "/bin"}
+    assert blas.clean_environment({"PATH": "/bin"}) == ({"PATH": "/bin"}, {})
+
+
+@pytest.mark.parametrize(
+    "flags, vendor, family, model, per_cycle",
+    [
+        ({"avx512f", "avx2", "fma"}, "GenuineIntel", 6, 85, 32),
+        ({"avx512f", "avx2", "fma"}, "AuthenticAMD", 25, 17, 16),  # Zen 4
+        ({"avx2", "fma"}, "AuthenticAMD", 25, 1, 16),  # Zen 3
+        ({"avx2", "fma"}, "AuthenticAMD", 23, 1, 8),  # Zen 1
+        ({"avx"}, "GenuineIntel", 6, 42, 8),
+        ({"sse2"}, "GenuineIntel", 6, 15, 4),
+    ],
+)
+def test_flops_per_cycle_follows_the_widest_fma(flags, vendor, family, model, per_cycle):
+    assert blas.flops_per_cycle(flags, vendor, family, model)[0] == per_cycle
+
+
+def test_flops_per_epoch_counts_the_matrix_products():
+    n, d, h, c = 10, 1024, 64, 36
+    # forward X@W, weight gradient X.T@D, input gradient D@W.T: 2 n d h each, per layer
+    assert training.flops_per_epoch(n, h, d, c) == 3 * 2 * n * (d * h + h * c)
+    assert training.flops_per_epoch(n, h, d, c, first_input_grad=False) == (
+        2 * 2 * n * d * h + 3 * 2 * n * h * c
+    )
+
+
+def test_suite_summary_is_the_test_runners_closing_line(tmp_path):
+    script = "print('collected 3 items'); print('== 3 passed, 1 skipped in 0.1s =='); print('')"
+    rc, summary = suite_times._run(
+        [sys.executable, "-c", script], dict(os.environ), 60, tmp_path / "x.log"
+    )
+    assert (rc, summary) == (0, "3 passed, 1 skipped in 0.1s")
+    rc, summary = suite_times._run(
+        [sys.executable, "-c", "import sys; print('Total: 5/9'); print('bye'); sys.exit(2)"],
+        dict(os.environ),
+        60,
+        tmp_path / "y.log",
+    )
+    assert (rc, summary) == (2, "Total: 5/9")
+
+
+def test_report_renders_targets_and_the_training_pairs():
+    records = [
+        {"name": "training.numpy.float64.b32.t1.epoch", "value": 0.2, "unit": "s",
+         "ratio": 0.8, "vs": "torch", "target": "<= 1.0x PyTorch CPU", "met": True,
+         "load": 1.0, "note": ""},
+        {"name": "training.torch.float64.b32.t1.epoch", "value": 0.25, "unit": "s",
+         "ratio": None, "vs": None, "target": None, "met": None, "load": 1.0, "note": ""},
+        {"name": "suite.fast_tier", "value": 40.0, "unit": "s", "ratio": None, "vs": None,
+         "target": "<= 15 s", "met": False, "load": 2.0, "note": "exit 0"},
+    ]  # fmt: skip
+    context = {
+        "command": "python -m benchmarks",
+        "date": "today",
+        "numpy": np.__version__,
+        "machine": blas.machine(),
+        "numpy_blas": {k: "x" for k in ("library", "version", "kernel", "threads")}
+        | {"threading_layer": "x", "source": "x"},
+        "torch_blas": None,
+        "thread_counts": [1],
+        "repeat": 5,
+        "warmup": 1,
+        "openblas_unset": {},
+        "load_start": 1.0,
+        "load_end": 2.0,
+        "n_train": 10800,
+    }
+    text = report.markdown(records, context)
+    assert "| <= 1.0x PyTorch CPU | `training.numpy.float64.b32.t1.epoch` | 0.2 s" in text
+    assert "| float64 | 32 | 1 | 0.2 | 0.25 | **0.80** |" in text
+    assert "| <= 15 s | `suite.fast_tier` | 40.0 s | MISSED | 2 |" in text
+    table = report.table(records)
+    assert "MISSED" in table and "0.80x torch" in table
