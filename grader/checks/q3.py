@@ -140,8 +140,9 @@ def _evaluate(x, y, params) -> tuple[float, float]:
     return oracle.mean_cross_entropy(y, probs), oracle.accuracy(y, probs)
 
 
-def _loop_train(sub, x, y, valid_x, valid_y, params, learning_rate, batch_size, epochs, limit):
-    """Q3.1's loop written here, calling the submission's ``nn.py`` for everything it does.
+def loop_train(sub, x, y, valid_x, valid_y, params, learning_rate, batch_size, epochs, limit):
+    """Q3.1's loop written here, calling the submission's ``nn.py`` for everything it does
+    (also the test suite's loop for flat submissions, ``tests/test_run_q3.py``).
 
     Returns ``(best, history, stopped_after)``: ``stopped_after`` is the number of epochs run
     when one epoch took longer than ``limit`` seconds on average (else None).
@@ -222,7 +223,7 @@ def _nist36_training(sub, learning_rate, batch_size, epochs, seed, limit) -> dic
             out = _describe_training(result)
             out["how"] = "run_q3.train"
         else:
-            best, history, stopped = _loop_train(
+            best, history, stopped = loop_train(
                 sub, x, y, valid_x, valid_y, params, learning_rate, batch_size, epochs, limit
             )
             out = _describe_training((best, history))
