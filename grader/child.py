@@ -18,8 +18,8 @@ import time
 import traceback
 from pathlib import Path
 
-# Arrays the task returns are written as float64/int64/bool; anything else is refused here
-# (and re-checked by the grader).
+# Arrays the task returns must hold numbers (float, int, unsigned, bool); anything else is
+# refused here (and re-checked by the grader).
 _NUMERIC_KINDS = "fiub"
 
 
@@ -36,7 +36,7 @@ def set_limits(limits: dict) -> None:
             continue
         soft, hard = resource.getrlimit(which)
         value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
-        resource.setrlimit(which, (value, hard if which != resource.RLIMIT_CPU else hard))
+        resource.setrlimit(which, (value, hard))
 
 
 def load_inputs(jobdir: Path, index: int) -> dict:
