@@ -66,6 +66,13 @@ class Check:
     figures : callable, optional
         ``figures(inputs, out, out_dir) -> list[Path]``, run in the grader's process after the
         task returned (pass or fail): draws the write-up's figures from the returned data.
+    private : tuple of str
+        Keys of ``inputs()`` that only the judge sees (truth boxes, texts, labels, expected
+        arrays): they never leave the grader's process, so the submission cannot read the
+        answer key.
+    feedback : bool
+        Teaching feedback beyond what the handout asks (robustness to other inputs): reported
+        with its message, but it carries none of the question's points.
     """
 
     question: str
@@ -80,6 +87,12 @@ class Check:
     figures: Callable | None = None
     provides: str | None = None
     uses: str | None = None
+    private: tuple[str, ...] = ()
+    feedback: bool = False
+
+    def task_inputs(self, inputs: dict) -> dict:
+        """What the submission's process receives of ``inputs``: all but the private keys."""
+        return {k: v for k, v in inputs.items() if k not in self.private}
 
     @property
     def task_ref(self) -> str:

@@ -240,10 +240,10 @@ def run_question(
         jobdir.mkdir()
         work.mkdir()
         child_spec = _scratch(spec, work)
-        for i, values in enumerate(inputs):
-            _write_inputs(jobdir, i, values)
+        for i, (check, values) in enumerate(zip(checks, inputs)):
+            _write_inputs(jobdir, i, check.task_inputs(values))
         pending = list(range(len(checks)))
-        keys = [_work_key(c, v) for c, v in zip(checks, inputs)]
+        keys = [_work_key(c, c.task_inputs(v)) for c, v in zip(checks, inputs)]
         while pending:
             before = set(pending)
             pending = _run_child(child_spec, checks, pending, jobdir, work, limits, outcomes)

@@ -48,7 +48,11 @@ class QuestionScore:
         """One line for the table."""
         if self.status in (NOT_GRADABLE, WRITTEN):
             return self.reason
-        graded = [c for c in self.checks if c.outcome in (PASSED, FAILED, NOT_IMPLEMENTED)]
+        graded = [
+            c
+            for c in self.checks
+            if c.outcome in (PASSED, FAILED, NOT_IMPLEMENTED) and not c.check.feedback
+        ]
         if not graded:
             return self.reason
         passed = sum(c.outcome == PASSED for c in graded)
@@ -67,7 +71,12 @@ class QuestionScore:
         for c in self.checks:
             if c.outcome == NOT_GRADABLE:
                 continue
-            points = f"{c.points:g}/{c.max_points:g}" if c.outcome != NOT_PROVIDED else "n/a"
+            if c.check.feedback:
+                points = "feedback, no points"
+            elif c.outcome == NOT_PROVIDED:
+                points = "n/a"
+            else:
+                points = f"{c.points:g}/{c.max_points:g}"
             line = f"- [{c.outcome}] {c.name} ({points})"
             if c.outcome != PASSED and c.message:
                 line += ": " + c.message.strip()
@@ -102,6 +111,12 @@ def score_question(question: Question, results: list[CheckResult]) -> QuestionSc
             if results
             else "no checks for this question in this version of the grader"
         )
+        return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, reason)
+    for r in graded:  # teaching feedback: reported, no points
+        r.max_points = r.points = 0.0
+    graded = [r for r in graded if not r.check.feedback]
+    if not graded:
+        reason = "no check of this question carries points in this version of the grader"
         return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, reason)
     total = sum(r.check.weight for r in graded)
     for r in graded:
