@@ -19,24 +19,43 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 
+from grader import selection
 from grader.implementation import ImplementationError, NotProvided, resolve
 from grader.questions import QUESTIONS, question_of
 
-# No "explain" phase: it is slow on failures and its notes are not aimed at students.
-_COMMON = dict(
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    max_examples=40,
-    report_multiple_bugs=False,  # one failure, with its teaching message, not a group
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
-)
-settings.register_profile("ci", derandomize=True, print_blob=True, **_COMMON)
-settings.register_profile("dev", **_COMMON)
-settings.load_profile(
-    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
-)
+_HYPOTHESIS_READY = False
+
+
+def _hypothesis_profiles():
+    """Register the ``ci`` and ``dev`` profiles and load one: only once hypothesis is needed
+    (importing it takes a second), before the first test module using it is imported."""
+    global _HYPOTHESIS_READY
+    if _HYPOTHESIS_READY:
+        return
+    _HYPOTHESIS_READY = True
+    from hypothesis import HealthCheck, Phase, settings
+
+    # No "explain" phase: it is slow on failures and its notes are not aimed at students.
+    common = dict(
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        max_examples=40,
+        report_multiple_bugs=False,  # one failure, with its teaching message, not a group
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    )
+    settings.register_profile("ci", derandomize=True, print_blob=True, **common)
+    settings.register_profile("dev", **common)
+    settings.load_profile(
+        os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path, parent):
+    if not _HYPOTHESIS_READY and "hypothesis" in module_path.read_text("utf-8"):
+        _hypothesis_profiles()
+
 
 NOT_IMPLEMENTED = "not implemented"
 
@@ -91,12 +110,28 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    # --hypothesis-profile ci|dev: hypothesis's plugin loads it next, so register them now
+    if any(v for k, v in vars(config.option).items() if k.startswith("hypothesis_")):
+        _hypothesis_profiles()
     try:
         config.nrk_impl = resolve(config.getoption("--impl"))
     except ImplementationError as exc:
         raise pytest.UsageError(str(exc)) from None
+    expression, known = config.option.markexpr, selection.marker_names(config.getini("markers"))
+    unknown = selection.unknown_markers(expression, known)
+    if unknown:  # `pytest -m q2.2.2` would select nothing, silently
+        raise pytest.UsageError(selection.unknown_marker_message(expression, unknown, known))
     config.pluginmanager.register(ProgressRecorder(config), "nrk-progress")
+
+
+def pytest_ignore_collect(collection_path, config):
+    # Files that cannot hold a selected test are not imported (nor torch with them).
+    run_slow = config.getoption("--run-slow")
+    if selection.can_skip_file(collection_path, config.option.markexpr, run_slow):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config, items):
