@@ -51,6 +51,11 @@ QUESTIONS = (
 
 BY_MARKER = {q.marker: q for q in QUESTIONS}
 
+#: Why Q6 is neither checked nor graded where PyTorch is not installed (the tests' skip reason).
+NEEDS_PYTORCH = (
+    "not gradable here: needs PyTorch (Q6 only): tox -e q6, or pip install -e '.[torch]'"
+)
+
 
 def question_of(marker_names) -> Question | None:
     """The question whose marker is among ``marker_names``, if any."""

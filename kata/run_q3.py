@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from coursedata import CLASSES, load_nist36, nist36_source, progress
+from coursedata.scripts import add_threads_argument, require, use_threads
 
 from .nn import *
 from .util import *
@@ -350,7 +351,11 @@ def main(argv=None):
     parser.add_argument(
         "--no-sweep", action="store_true", help="skip Q3.2's 10x and 0.1x learning rates"
     )
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    use_threads(args.threads, __name__)
+    if not require(train, weight_grid, confusion_matrix, what="kata.run_q3"):
+        return 1
     np.random.seed(args.seed)
     try:
         _experiment(args)

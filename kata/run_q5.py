@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from skimage.metrics import peak_signal_noise_ratio
 
 from coursedata import CLASSES, load_nist36, nist36_source, progress
+from coursedata.scripts import add_threads_argument, require, use_threads
 
 from .nn import *
 from .util import *
@@ -272,7 +273,20 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--classes", default=SHOWN_CLASSES, help="classes shown (Q5.3.1)")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    use_threads(args.threads, __name__)
+    if not require(
+        init_autoencoder,
+        autoencoder_forward,
+        momentum_step,
+        autoencoder_forward_backward,
+        train_autoencoder,
+        reconstruction_examples,
+        average_psnr,
+        what="kata.run_q5",
+    ):
+        return 1
     np.random.seed(args.seed)
     try:
         _experiment(args)

@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from coursedata.scripts import add_threads_argument, require, use_threads
+
 from .q6_train import *
 
 EPOCHS = 10
@@ -84,7 +86,11 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=LEARNING_RATE)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out", help="output folder (default out/)")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    use_threads(args.threads, __name__)
+    if not require(nist36_images, make_nist_cnn, train_epoch, evaluate, what="kata.run_q6_1_2"):
+        return 1
     try:
         _, history = train_cnn(args.epochs, args.batch_size, args.lr, args.seed)
     except NotImplementedError as exc:

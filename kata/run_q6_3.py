@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torchvision import models, transforms
 
+from coursedata.scripts import add_threads_argument, require, use_threads
+
 from .q6_train import *
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".JPEG")
@@ -126,7 +128,11 @@ def main(argv=None):
     parser.add_argument("--max-frames", type=int, default=200)
     parser.add_argument("--download", action="store_true", help="fetch SqueezeNet's weights")
     parser.add_argument("--out", default="out", help="output folder (default out/)")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    use_threads(args.threads, __name__)
+    if not require(category_accuracy, what="kata.run_q6_3"):
+        return 1
     try:
         weights = squeezenet_weights(args.download)
         frames = read_frames(args.video, args.every, args.max_frames)

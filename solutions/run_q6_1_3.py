@@ -16,6 +16,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
+from coursedata.scripts import add_threads_argument, require, use_threads
+
 from .q6_train import *
 
 CIFAR10_ENV = "NRK_CIFAR10_DIR"
@@ -136,7 +138,11 @@ def main(argv=None):
     parser.add_argument("--data", default=None, help=f"CIFAR-10 folder (default ${CIFAR10_ENV})")
     parser.add_argument("--no-download", dest="download", action="store_false")
     parser.add_argument("--out", default="out", help="output folder (default out/)")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    use_threads(args.threads, __name__)
+    if not require(make_cifar_cnn, train_epoch, evaluate, what="solutions.run_q6_1_3"):
+        return 1
     try:
         _, history = train_cifar(
             args.epochs, args.batch_size, args.lr, args.seed, args.data, args.download

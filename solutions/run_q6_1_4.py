@@ -21,6 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from coursedata.progress import bar as progress_bar
+from coursedata.scripts import add_threads_argument, require, use_threads
 
 from .q6_train import *
 
@@ -198,7 +199,13 @@ def main(argv=None):
         "--bow-accuracy", type=float, default=None, help="your bag-of-words test accuracy"
     )
     parser.add_argument("--out", default="out", help="output folder (default out/)")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    use_threads(args.threads, __name__)
+    if not require(
+        read_sun_split, make_scene_cnn, train_epoch, evaluate, what="solutions.run_q6_1_4"
+    ):
+        return 1
     try:
         _, history = train_scenes(
             args.epochs, args.batch_size, args.lr, args.seed, args.data, args.image_size

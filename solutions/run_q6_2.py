@@ -20,6 +20,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, models, transforms
 
+from coursedata.scripts import add_threads_argument, require, use_threads
+
 from .q6_train import *
 
 FLOWERS_ENV = "NRK_FLOWERS17_DIR"
@@ -242,7 +244,19 @@ def main(argv=None):
     parser.add_argument("--data", default=None, help=f"Flowers-17 folder (default ${FLOWERS_ENV})")
     parser.add_argument("--download", action="store_true", help="fetch SqueezeNet's weights")
     parser.add_argument("--out", default="out", help="output folder (default out/)")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    use_threads(args.threads, __name__)
+    if not require(
+        flowers_transforms,
+        finetune_squeezenet,
+        finetune_optimizer,
+        make_flowers_cnn,
+        train_epoch,
+        evaluate,
+        what="solutions.run_q6_2",
+    ):
+        return 1
     histories = {}
     try:
         for kind, epochs in (("finetune", args.epochs), ("scratch", args.scratch_epochs)):

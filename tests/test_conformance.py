@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.questions import NEEDS_PYTORCH
+
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(p.stem for p in (ROOT / "kata").glob("*.py") if p.stem != "__init__")
 TASK = re.compile(r"^Q([\d.]+):")
@@ -30,7 +32,7 @@ def _importable(qualified):
 def _import(qualified):
     module = _importable(qualified)
     if module is None:
-        pytest.skip(f"{qualified} needs PyTorch: pip install -e '.[torch]'")
+        pytest.skip(f"{qualified}: {NEEDS_PYTORCH}")
     return module
 
 

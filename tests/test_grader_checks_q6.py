@@ -28,15 +28,15 @@ import grader.grade
 from grader.check import Fail
 from grader.checks import q6 as checks_q6
 from grader.implementation import resolve
-from grader.questions import QUESTIONS
+from grader.questions import NEEDS_PYTORCH, QUESTIONS
 from grader.sandbox import Limits
 
 # The grader's own tests run in the slow tier (CI, --run-slow): the fast tier is the student's
 # quick self-check, and these exercise every graded check against the solutions and mutants.
 pytestmark = pytest.mark.slow
 
-torch = pytest.importorskip("torch", reason="Q6 needs PyTorch: pip install -e '.[torch]'")
-pytest.importorskip("torchvision", reason="Q6 needs torchvision: pip install -e '.[torch]'")
+torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
+pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
 nn = torch.nn
 
 ROOT = Path(__file__).resolve().parent.parent

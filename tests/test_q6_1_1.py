@@ -6,8 +6,10 @@ import copy
 import pytest
 from strategies import one_torch_thread, torch_batches
 
-torch = pytest.importorskip("torch", reason="Q6 needs PyTorch: pip install -e '.[torch]'")
-pytest.importorskip("torchvision", reason="Q6 needs torchvision: pip install -e '.[torch]'")
+from grader.questions import NEEDS_PYTORCH
+
+torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
+pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
 nn, F = torch.nn, torch.nn.functional
 
 pytestmark = pytest.mark.q6_1_1

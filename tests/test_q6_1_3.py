@@ -4,8 +4,10 @@ the end-to-end check needs CIFAR-10 itself and is not gradable without it."""
 import pytest
 from strategies import fake_image_batches, memorise, one_torch_thread
 
-torch = pytest.importorskip("torch", reason="Q6 needs PyTorch: pip install -e '.[torch]'")
-pytest.importorskip("torchvision", reason="Q6 needs torchvision: pip install -e '.[torch]'")
+from grader.questions import NEEDS_PYTORCH
+
+torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
+pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
 nn = torch.nn
 
 pytestmark = pytest.mark.q6_1_3

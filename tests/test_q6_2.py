@@ -8,8 +8,10 @@ import pytest
 from PIL import Image
 from strategies import memorise, one_torch_thread, torch_batches
 
-torch = pytest.importorskip("torch", reason="Q6 needs PyTorch: pip install -e '.[torch]'")
-pytest.importorskip("torchvision", reason="Q6 needs torchvision: pip install -e '.[torch]'")
+from grader.questions import NEEDS_PYTORCH
+
+torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
+pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
 nn, F = torch.nn, torch.nn.functional
 
 pytestmark = pytest.mark.q6_2

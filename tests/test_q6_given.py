@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 from strategies import one_torch_thread
 
-torch = pytest.importorskip("torch", reason="Q6 needs PyTorch: pip install -e '.[torch]'")
-torchvision = pytest.importorskip("torchvision", reason="Q6 needs torchvision")
+from grader.questions import NEEDS_PYTORCH
+
+torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
+torchvision = pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,15 @@
 """The handout's scripts run as modules: ``python -m kata.run_q2`` / ``solutions.run_q2``."""
 
+import importlib
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from coursedata.scripts import missing, require, use_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,3 +33,99 @@ def test_untouched_kata_says_what_is_not_implemented():
     proc = _run("kata.run_q2")
     assert proc.returncode == 1
     assert "not implemented yet: Q2.1.2 initialize_weights" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- before any work
+@pytest.mark.parametrize("module", ["kata.run_q3", "kata.run_q4", "kata.run_q5"])
+def test_untouched_kata_scripts_name_every_missing_function_before_any_work(module):
+    proc = _run(module, "--epochs", "1") if module != "kata.run_q4" else _run(module)
+    assert proc.returncode == 1, proc.stderr
+    own = missing(*_tasks_of(module))
+    assert own, module
+    first_line = proc.stderr.strip().splitlines()[0]
+    assert first_line.startswith("not implemented yet: "), proc.stderr
+    named = first_line.removeprefix("not implemented yet: ").split(", ")
+    assert set(own) <= set(named), (own, proc.stderr)
+    # nothing loaded, trained or read before saying so
+    assert proc.stdout == "", proc.stdout
+
+
+def _tasks_of(module):
+    mod = importlib.import_module(module)
+    return [f for f in vars(mod).values() if getattr(f, "__module__", None) == module]
+
+
+def test_missing_finds_the_kata_stubs_and_no_reference_function():
+    import kata.run_q4
+    import solutions.run_q4
+
+    names = ("findLetters", "draw_boxes", "group_lines", "word_gaps", "crop_letters", "recognise")
+    assert missing(*(getattr(kata.run_q4, n) for n in names)) == [
+        "Q4.2 findLetters",
+        "Q4.3 draw_boxes",
+        "Q4.4 group_lines",
+        "Q4.4 word_gaps",
+        "Q4.4 crop_letters",
+        "Q4.4 recognise",
+    ]
+    assert missing(*(getattr(solutions.run_q4, n) for n in names)) == []
+
+
+def test_a_function_with_code_before_its_raise_counts_as_written():
+    def started():
+        """Docstring."""
+        x = 1
+        raise NotImplementedError(f"Q9 {x}")
+
+    def stub():
+        """Docstring."""
+        raise NotImplementedError("Q2.3 backwards")
+
+    assert missing(started, stub) == ["Q2.3 backwards"]
+    assert require(started) is True
+
+
+# ----------------------------------------------------------------------------- threads
+PROBE = """
+import os, sys
+import numpy
+from coursedata.scripts import use_threads
+print("before", os.environ.get("OPENBLAS_NUM_THREADS"), flush=True)
+use_threads(int(sys.argv[1]), __name__)
+print("after", os.environ.get("OPENBLAS_NUM_THREADS"), os.environ.get("OMP_NUM_THREADS"))
+"""
+
+
+@pytest.mark.parametrize("threads, expected", [(1, "1"), (3, "3")])
+def test_a_script_restarts_with_its_thread_count_set_before_numpy_loads(
+    tmp_path, threads, expected
+):
+    (tmp_path / "probe.py").write_text(PROBE)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT)])
+    proc = subprocess.run(
+        [sys.executable, "-m", "probe", str(threads)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    # the first start had no setting: it started again with it, before numpy loaded its BLAS
+    assert proc.stdout.split("\n")[:3] == [
+        "before None",
+        f"before {expected}",
+        f"after {expected} {expected}",
+    ], proc.stdout
+
+
+def test_threads_zero_keeps_the_defaults_and_main_is_not_restarted(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    use_threads(0, "__main__")
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    use_threads(2, "kata.run_q3")  # called from Python: sets the environment, no restart
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2"
+
+
+def test_every_script_takes_threads():
+    for module in ("run_q2", "run_q3", "run_q4", "run_q5"):
+        proc = _run(f"kata.{module}", "--help")
+        assert proc.returncode == 0 and "--threads N" in proc.stdout, (module, proc.stderr)
