@@ -21,8 +21,8 @@ from pathlib import Path
 from .blas import OPENBLAS_OVERRIDES, clean_environment
 
 HERE = Path(__file__).resolve().parent
-ALL_SECTIONS = ("training", "growth", "q2", "q4", "suite", "blas")
-DEFAULT_SECTIONS = ("training", "growth", "q2", "q4", "blas")
+ALL_SECTIONS = ("training", "growth", "q2", "q4", "install", "suite", "blas")
+DEFAULT_SECTIONS = ("training", "growth", "q2", "q4", "install", "blas")
 REEXEC_MARKER = "NRK_BENCHMARKS_UNSET"  # JSON of the settings removed before re-executing
 
 
@@ -35,7 +35,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--suite",
         action="store_true",
-        help="also time the fast test tier, the whole suite and a full grade (minutes)",
+        help="also time the student's self-check, the fast test tier, the whole suite and a "
+        "full grade (minutes)",
     )
     parser.add_argument(
         "--quick",
@@ -194,7 +195,7 @@ def main(argv=None):
             )
 
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from . import blas, growth, q2_checker, q4_photos, report, suite_times, training
+    from . import blas, growth, install_size, q2_checker, q4_photos, report, suite_times, training
     from .common import load_average, log
 
     numpy_threads = blas.numpy_blas()["threads"]
@@ -229,6 +230,8 @@ def main(argv=None):
             records += q2_checker.run(args.repeat, args.warmup)
         elif section == "q4":
             records += q4_photos.run(args.repeat, args.warmup, only_smallest=quick)
+        elif section == "install":
+            records += install_size.run()
         elif section == "suite":
             records += suite_times.run(out_dir, env=original_environment(removed))
         elif section == "blas":

@@ -10,7 +10,8 @@ SECTIONS = {
     "growth": "Growth: epoch time against the hidden size and N",
     "q2": "Q2.5 gradient checker (toy network)",
     "q4": "Q4 on the sample photos",
-    "suite": "Test tiers and a full grade of the solutions (subprocesses)",
+    "install": "Installed size of each environment",
+    "suite": "The student's self-check, the test tiers and a full grade (subprocesses)",
     "blas": "BLAS and machine",
 }
 
@@ -214,7 +215,7 @@ def markdown(records, context, figure=None, path=None):
             ),
             "",
         ]
-    for prefix in ("growth", "q2", "q4", "suite", "blas"):
+    for prefix in ("growth", "q2", "q4", "install", "suite", "blas"):
         members = ("blas", "machine") if prefix == "blas" else (prefix,)
         chosen = [r for r in records if r["name"].split(".")[0] in members]
         if not chosen:

@@ -1,5 +1,7 @@
-"""Wall time of the fast test tier, the whole suite and a full grade of the solutions, each
-run as a subprocess from the repository root, with the load average before and after.
+"""Wall time of the student's self-check (one question, collection, all of it), the fast test
+tier, the whole suite and a full grade of the solutions, each run as a subprocess from the
+repository root, against the goals of issue 15, with the load average before and the CPU time
+the command used (on a shared machine the wall time grows with the load, the CPU time less).
 
 They run in the environment the benchmark command was started with (OpenBLAS overrides
 included: the tests keep them), plus ``MPLBACKEND=Agg``.
@@ -7,6 +9,7 @@ included: the tests keep them), plus ``MPLBACKEND=Agg``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -16,17 +19,36 @@ from pathlib import Path
 
 from .common import ROOT, load_average, log, result, timed
 
-PYTEST = [sys.executable, "-m", "pytest", "--impl", "solutions", "-q", "-p", "no:cacheprovider"]
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+SOLUTIONS = [*PYTEST, "--impl", "solutions"]
+# as tox runs them (tox.ini): in parallel when pytest-xdist is installed
+XDIST = ["-n", "auto"] if importlib.util.find_spec("xdist") else []
 DURATIONS = "--durations=20"  # the slowest tests, listed in the log (output only)
 
-SUMMARY = re.compile(r"^Total: |\b\d+ (passed|failed)\b")
 
-# (name, command, target seconds, target in words)
+def _release_ignores():
+    """--ignore-glob options for the tests a student release leaves out (instructors' only)."""
+    from grader.packaging import INSTRUCTOR_ONLY
+
+    return [f"--ignore-glob={p}" for p in INSTRUCTOR_ONLY if p.startswith("tests/")]
+
+
+SUMMARY = re.compile(r"^Total: |\b\d+ (passed|failed|not implemented|tests? collected)\b")
+PYTEST_SECONDS = re.compile(r" in ([\d.]+)s\b")
+
+# (name, command, target seconds, target in words); the kata is the untouched student code,
+# the solutions stand for a complete kata
 COMMANDS = (
-    ("suite.fast_tier", [*PYTEST, DURATIONS], 15.0, "<= 15 s"),
-    ("suite.whole", [*PYTEST, "--run-slow", DURATIONS], 300.0, "<= 5 min"),
+    ("suite.one_question.collect", [*PYTEST, "-m", "q2_2_2", "--collect-only"], 1.5, "<= 1.5 s"),
+    ("suite.one_question.kata", [*PYTEST, "-m", "q2_2_2"], 3.0, "<= 3 s"),
+    ("suite.one_question.complete", [*SOLUTIONS, "-m", "q2_2_2"], 3.0, "<= 3 s"),
+    ("suite.selfcheck", [*PYTEST, *XDIST, "RELEASE_IGNORES"], 20.0, "<= 20 s"),
+    ("suite.fast_tier", [*SOLUTIONS, *XDIST, DURATIONS], 30.0, "<= 30 s"),
+    ("suite.whole", [*SOLUTIONS, "--run-slow", *XDIST, DURATIONS], 360.0, "<= 6 min"),
     ("suite.grade", [sys.executable, "-m", "grader", "--impl", "solutions"], 120.0, "<= 2 min"),
 )
+#: Which records time only pytest's collection: pytest's own figure, the wall time in the note
+COLLECTION_ONLY = ("suite.one_question.collect",)
 
 
 def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
@@ -53,22 +75,37 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
     out = []
     for name, command, target_s, target in commands:
         logfile = out_dir / f"{name}.log"
+        if "RELEASE_IGNORES" in command:
+            i = command.index("RELEASE_IGNORES")
+            command = [*command[:i], *_release_ignores(), *command[i + 1 :]]
         with tempfile.TemporaryDirectory() as tmp:
             if "grader" in command:
                 command = [*command, "--out", tmp]
             before = load_average()
             log(f"  {name}: {' '.join(command[1:])} (load {before}) ...")
-            seconds, (rc, summary) = timed(lambda c=command, f=logfile: _run(c, env, timeout, f))
-        log(f"  {name}: {seconds:.1f} s, exit {rc}: {summary}")
+            cpu_before = _children_cpu()
+            wall, (rc, summary) = timed(lambda c=command, f=logfile: _run(c, env, timeout, f))
+            cpu = _children_cpu() - cpu_before
+        seconds = wall
+        reported = PYTEST_SECONDS.search(summary)
+        if name in COLLECTION_ONLY and reported:
+            seconds = float(reported.group(1))
+        ok = rc == 0
+        log(f"  {name}: {seconds:.1f} s (wall {wall:.1f} s, CPU {cpu:.1f} s), exit {rc}: {summary}")
         out.append(
             result(
                 name,
                 seconds,
                 "s",
+                ratio=seconds / target_s,
+                vs="goal",
                 target=target,
-                met=bool(rc == 0 and seconds <= target_s),
-                note=f"exit {rc}: {summary}; load {before} before; OPENBLAS_NUM_THREADS="
+                met=bool(ok and seconds <= target_s),
+                note=f"exit {rc}: {summary}; wall {wall:.1f} s, CPU {cpu:.1f} s (user + system, "
+                f"all processes); load {before} before; OPENBLAS_NUM_THREADS="
                 f"{env.get('OPENBLAS_NUM_THREADS', 'unset')}",
+                wall_s=wall,
+                cpu_s=cpu,
                 rc=rc,
                 load_before=before,
                 command=" ".join(["python", *command[1:]]),
@@ -76,6 +113,16 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
             )
         )
     return out
+
+
+def _children_cpu():
+    """CPU seconds (user + system) used so far by finished child processes."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _run(command, env, timeout, logfile):
