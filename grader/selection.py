@@ -14,7 +14,6 @@ asks this module instead:
 
 from __future__ import annotations
 
-import ast
 import difflib
 import functools
 import re
@@ -63,34 +62,34 @@ def unknown_marker_message(expression: str, unknown, known) -> str:
     )
 
 
+_MARK = re.compile(r"\bmark\.(\w+)")
+_DYNAMIC = re.compile(r"getattr\(\s*(?:pytest\.)?mark\b|MarkDecorator\(")
+_PYTESTMARK = re.compile(r"^pytestmark\s*[:=]", re.M)
+
+
 @functools.cache
 def _file_markers(path: str, mtime: float) -> tuple[frozenset[str] | None, bool]:
-    """(marker names written in the file or None when dynamic, whether all tests are slow)."""
+    """(marker names written in the file or None when dynamic, whether all tests are slow).
+
+    Read with regular expressions, not imported (nor parsed: that would cost more than it
+    saves): ``mark.NAME`` anywhere, and the module-level ``pytestmark = ...`` statement."""
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, ValueError):
         return None, False
-    names, dynamic = set(), False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            base = node.value
-            if isinstance(base, ast.Attribute) and base.attr == "mark":
-                names.add(node.attr)
-            elif isinstance(base, ast.Name) and base.id == "mark":
-                names.add(node.attr)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            # getattr(pytest.mark, name) or MarkDecorator(...): markers we cannot read
-            if node.func.id == "getattr" and node.args and "mark" in ast.unparse(node.args[0]):
-                dynamic = True
     all_slow = False
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
-        ):
-            all_slow = any(
-                isinstance(n, ast.Attribute) and n.attr == "slow" for n in ast.walk(node.value)
-            )
-    return (None if dynamic else frozenset(names)), all_slow
+    for match in _PYTESTMARK.finditer(text):
+        # the statement: up to the next line that starts a new top-level statement
+        rest = text[match.end() :].split("\n")
+        lines = [rest[0]]
+        for line in rest[1:]:
+            if line[:1] not in ("", " ", "\t", "]", ")"):
+                break
+            lines.append(line)
+        all_slow = "mark.slow" in "\n".join(lines)
+    if _DYNAMIC.search(text):
+        return None, all_slow
+    return frozenset(_MARK.findall(text)), all_slow
 
 
 def _can_satisfy(expression: str, markers: frozenset[str]) -> bool:
