@@ -86,6 +86,12 @@ def parse_args(argv=None):
         "results.json",
     )
     parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the records of the sections not run from the existing results file (each "
+        "record carries its own load; the context says which run they come from)",
+    )
+    parser.add_argument(
         "--no-reexec",
         action="store_true",
         help="do not re-execute without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (report only)",
@@ -240,6 +246,29 @@ def main(argv=None):
     json_path = Path(args.json)
     if figure:  # relative to results.json, for --render
         context["figure"] = os.path.relpath(figure, json_path.resolve().parent)
+
+    if args.keep and json_path.exists():
+        previous = json.loads(json_path.read_text())
+        ran = set(args.sections) | ({"machine"} if "blas" in args.sections else set())
+        kept = [r for r in previous["results"] if r["name"].split(".")[0] not in ran]
+        if kept:
+            records = kept + records
+            context["kept_from"] = {
+                "date": previous["context"].get("date"),
+                "command": previous["context"].get("command"),
+                "records": len(kept),
+            }
+            # the kept records were measured with the previous run's libraries: describe those
+            # where this run did not look (no training section, no threadpoolctl)
+            for key in ("numpy_blas", "torch_blas"):
+                mine = context.get(key) or {}
+                if previous["context"].get(key) and (
+                    not mine or "threadpoolctl" not in str(mine.get("source", "threadpoolctl"))
+                ):
+                    context[key] = previous["context"][key]
+            if not figure and previous["context"].get("figure"):
+                context["figure"] = previous["context"]["figure"]
+                figure = (json_path.parent / context["figure"]).resolve()
 
     json_path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"context": context, "results": records}

@@ -161,6 +161,12 @@ def markdown(records, context, figure=None, path=None):
             if unset
             else "none set (`OPENBLAS_CORETYPE`, `OPENBLAS_L2_SIZE`)"
         ),
+        (
+            f"- Records of other sections kept from `{context['kept_from']['command']}` on "
+            f"{context['kept_from']['date']} ({context['kept_from']['records']} records)"
+            if context.get("kept_from")
+            else "- All records from this run"
+        ),
         f"- Load average (1 min): {context['load_start']} at the start, "
         f"{context.get('load_end')} at the end (other work shares this machine)",
         "",
