@@ -262,9 +262,7 @@ def main(argv=None):
             # where this run did not look (no training section, no threadpoolctl)
             for key in ("numpy_blas", "torch_blas"):
                 mine = context.get(key) or {}
-                if previous["context"].get(key) and (
-                    not mine or "threadpoolctl" not in str(mine.get("source", "threadpoolctl"))
-                ):
+                if previous["context"].get(key) and (not mine or mine.get("kernel", 0) is None):
                     context[key] = previous["context"][key]
             if not figure and previous["context"].get("figure"):
                 context["figure"] = previous["context"]["figure"]
