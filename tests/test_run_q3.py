@@ -453,6 +453,8 @@ def _script(module, *args):
     )  # fmt: skip
 
 
+# A fresh interpreter: slow tier (the fast tier checks the same in-process, tests/test_scripts.py)
+@pytest.mark.slow
 @pytest.mark.skipif(
     'raise NotImplementedError("Q3.1 train")' not in (ROOT / "kata" / "run_q3.py").read_text(),
     reason="kata's train is written: the script would train for real",

@@ -509,6 +509,8 @@ def test_reference_script_prints_the_text_and_the_table(tmp_path):
     assert "| all | 246 |" in proc.stdout
 
 
+# A fresh interpreter: slow tier (the fast tier checks the same in-process, tests/test_scripts.py)
+@pytest.mark.slow
 def test_untouched_kata_script_says_what_is_not_implemented(tmp_path):
     proc = _run("kata.run_q4", "--weights", str(REFERENCE), "--out", str(tmp_path))
     assert proc.returncode == 1

@@ -596,6 +596,8 @@ def _script(module, *args):
     )  # fmt: skip
 
 
+# A fresh interpreter: slow tier (the fast tier checks the same in-process, tests/test_scripts.py)
+@pytest.mark.slow
 @pytest.mark.skipif(
     'raise NotImplementedError("Q5.2 train_autoencoder")'
     not in (ROOT / "kata" / "run_q5.py").read_text(),
