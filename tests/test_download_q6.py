@@ -482,3 +482,48 @@ def test_the_download_lays_out_data_where_the_scripts_look(impl_module, monkeypa
     assert checks_q6.cifar10_root() == tmp_path / "cifar10"
     assert checks_q6.sun_root() == tmp_path / "sun"
     assert checks_q6.flowers_root() == tmp_path / "flowers17"
+
+
+# --------------------------------------------------------------------------- Gradescope
+def test_gradescope_setup_fetches_q6_data_at_build_time_only_when_asked(tmp_path):
+    import subprocess
+    import zipfile as zipmodule
+
+    from grader.packaging import build_gradescope_zip
+
+    def setup_of(**options):
+        path = build_gradescope_zip(tmp_path / f"ag{len(options)}.zip", **options)
+        with zipmodule.ZipFile(path) as zf:
+            return zf.read("setup.sh").decode()
+
+    plain = setup_of()
+    assert "coursedata.download" not in plain and '"$SOURCE[torch]"' in plain
+    url = "https://course.example/hw1 data.zip"
+    setup = setup_of(with_q6_data=True, sun_url=url, sun_sha256="ab" * 32)
+    lines = setup.splitlines()
+    fetch = "python3 -m coursedata.download cifar10 flowers17 squeezenet"
+    sun = f"python3 -m coursedata.download sun --sun-url '{url}' --sun-sha256 {'ab' * 32}"
+    assert fetch in lines and sun in lines
+    assert '"$SOURCE[torch,download]"' in setup, "pooch comes with the download extra"
+    install = next(i for i, line in enumerate(lines) if "pip install" in line)
+    ready = next(i for i, line in enumerate(lines) if "autograder ready" in line)
+    assert install < lines.index(fetch) < ready, "after installing, before the final check"
+    assert "set -euo pipefail" in setup, "a failed download fails the image build"
+    without_sun = setup_of(with_q6_data=True)
+    assert fetch in without_sun.splitlines() and "Q6.1.4 stays not gradable" in without_sun
+    for text in (setup, without_sun):
+        script = tmp_path / "setup.sh"
+        script.write_text(text)
+        check = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+
+
+def test_gradescope_zip_cli_takes_the_q6_data_options(tmp_path, capsys):
+    from grader.__main__ import gradescope_zip_main
+
+    with pytest.raises(SystemExit):
+        gradescope_zip_main([str(tmp_path / "a.zip"), "--sun-url", "x"])
+    assert "--with-q6-data" in capsys.readouterr().err
+    assert gradescope_zip_main([str(tmp_path / "b.zip"), "--with-q6-data"]) == 0
+    with zipfile.ZipFile(tmp_path / "b.zip") as zf:
+        assert "coursedata.download cifar10" in zf.read("setup.sh").decode()
