@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from coursedata.download import ChecksumError, DownloadError, fetch, sha256_of
 from coursedata.nist36 import data_dir
 
 __all__ = [
@@ -186,12 +187,6 @@ CIFAR10_FOLDER = "cifar-10-batches-py"
 
 
 # ============================================================================ helpers
-def _errors():
-    from coursedata.download import ChecksumError, DownloadError
-
-    return DownloadError, ChecksumError
-
-
 def _say(message: str) -> None:
     print(message, flush=True)
 
@@ -222,7 +217,6 @@ def _staging(dest: Path) -> Iterator[Path]:
 def _move_into_place(built: Path, dest: Path, force: bool) -> None:
     """Rename ``built`` to ``dest``; an existing ``dest`` is replaced only with ``force``
     (removed once the new one is in place)."""
-    DownloadError, _ = _errors()
     old = None
     if dest.exists() and not (dest.is_dir() and not any(dest.iterdir())):
         if not force:
@@ -245,8 +239,6 @@ def _archive_dir(base: str | os.PathLike[str] | None) -> Path:
 
 
 def _fetch(archive: Archive, base, timeout: float, install_dir: Path) -> Path:
-    from coursedata.download import fetch
-
     return fetch(
         archive.filename,
         _archive_dir(base),
@@ -266,7 +258,6 @@ def _safe_member(name: str) -> bool:
 
 # ============================================================================ CIFAR-10
 def _cifar10_class():
-    DownloadError, _ = _errors()
     try:
         from torchvision.datasets import CIFAR10 as dataset_class
     except ImportError as exc:
@@ -320,7 +311,6 @@ def install_cifar10(
     ------
     DownloadError, ChecksumError
     """
-    DownloadError, ChecksumError = _errors()
     dataset_class = _cifar10_class()
     root = CIFAR10.root(base)
     if not force and cifar10_ready(root):
@@ -359,7 +349,6 @@ def _flowers17_expected(splits_file: Path) -> dict[str, list[int]]:
     import numpy as np
     import scipy.io
 
-    DownloadError, _ = _errors()
     try:
         mat = scipy.io.loadmat(splits_file)
     except (ValueError, OSError, NotImplementedError) as exc:
@@ -403,8 +392,6 @@ def _flowers17_layout(split: dict[str, list[int]]) -> dict[str, str]:
 def flowers17_ready(root: Path) -> bool:
     """Whether ``root`` holds the complete install its manifest describes (each image's
     sha256, recorded when it was extracted from the md5-verified archive)."""
-    from coursedata.download import sha256_of
-
     manifest = root / FLOWERS17_MANIFEST
     try:
         recorded = json.loads(manifest.read_text(encoding="utf-8"))["files"]
@@ -446,9 +433,6 @@ def install_flowers17(
     pathlib.Path
         The dataset folder.
     """
-    from coursedata.download import sha256_of
-
-    DownloadError, ChecksumError = _errors()
     archives = archives or FLOWERS17_ARCHIVES
     root = FLOWERS17.root(base)
     if not force and flowers17_ready(root):
@@ -523,7 +507,6 @@ def check_sun(folder: Path) -> dict[str, int]:
     DownloadError
         Naming the first problem found.
     """
-    DownloadError, _ = _errors()
     missing = [name for name in SUN_LISTS if not (folder / name).is_file()]
     if missing:
         raise DownloadError(f"the SUN folder {folder} lacks {', '.join(missing)}")
@@ -555,7 +538,6 @@ def check_sun(folder: Path) -> dict[str, int]:
 def _extract_any(source: Path, into: Path) -> None:
     """Extract a zip or tar archive (members with absolute paths or ``..`` refused), or copy
     a folder, into ``into``."""
-    DownloadError, _ = _errors()
     if source.is_dir():
         shutil.copytree(source, into / source.name)
         return
@@ -603,9 +585,6 @@ def install_sun(
     DownloadError
         No source given (saying how to give one), or a bad archive or layout.
     """
-    from coursedata.download import fetch, sha256_of
-
-    DownloadError, ChecksumError = _errors()
     root = SUN.root(base)
     with contextlib.suppress(DownloadError):
         if not force and (counts := check_sun(root)):
@@ -672,9 +651,6 @@ def install_squeezenet(
     pathlib.Path
         ``<home>/hub/checkpoints/squeezenet1_1-b8a52dc0.pth``.
     """
-    from coursedata.download import fetch, sha256_of
-
-    _, ChecksumError = _errors()
     weights = weights or SQUEEZENET
     path = weights.path(home)
     if not force and path.is_file() and sha256_of(path).startswith(weights.hash_prefix):
@@ -720,7 +696,6 @@ def install(
     dict of str to str
         The error message of each that failed (empty: all installed).
     """
-    DownloadError, _ = _errors()
     failed = {}
     for name in names:
         kwargs = {"timeout": timeout, "force": force}

@@ -36,8 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 HAS_SOLUTIONS = (ROOT / "solutions" / "run_q6_1_4.py").exists()
 SERVER_LIFETIME = 120.0  # seconds: the loopback server stops by itself after this at the latest
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 # --------------------------------------------------------------------------- fixtures
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
