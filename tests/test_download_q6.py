@@ -7,7 +7,8 @@ the SUN subset's folder of scene images and list files, SqueezeNet's checkpoint.
 checksums are computed here and injected where the real ones are read (torchvision's
 ``CIFAR10`` class attributes, the Flowers-17 archive table, the SUN sha256 option, the weights'
 hash prefix). The real download code installs them, then the loaders the scripts and the
-grader use read them where Q6 looks (``$NRK_DATA_DIR/external/<name>``).
+grader use read them where Q6 looks (``$NRK_DATA_DIR/external/<name>``). Fast tier, but for
+two Flowers-17 variations that extract its 1360 images again (slow tier).
 """
 
 from __future__ import annotations
@@ -277,6 +278,7 @@ def test_flowers17_is_split_as_the_handout_where_q6_2_reads_it(fake_flowers, dat
     assert external.flowers17_ready(root)
 
 
+@pytest.mark.slow  # extracts and hashes the 1360 images again (seconds)
 def test_a_flowers_rerun_is_verified_without_the_network(fake_flowers, data_dir, closed_base):
     archives, _ = fake_flowers
     root = external.install_flowers17(timeout=5, archives=archives)
@@ -303,6 +305,7 @@ def test_flowers_with_a_wrong_md5_installs_nothing(fake_flowers, data_dir):
     assert files_under(data_dir / "downloads") == ["17flowers.tgz"], "only the verified archive"
 
 
+@pytest.mark.slow  # extracts and hashes the 1360 images again (seconds)
 def test_a_flowers_archive_missing_images_installs_nothing(server, flowers_www, data_dir):
     www, base = server
     folder, archives, _ = flowers_www
