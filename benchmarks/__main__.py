@@ -258,6 +258,8 @@ def main(argv=None):
         previous = json.loads(json_path.read_text())
         records = q6_data.merge(previous["results"], records)
         context = previous["context"] | {"q6_run": context}
+        if context.get("figure"):  # the earlier run's growth figure, still linked
+            figure = (json_path.resolve().parent / context["figure"]).resolve()
     if figure:  # relative to results.json, for --render
         context["figure"] = os.path.relpath(figure, json_path.resolve().parent)
 
