@@ -370,6 +370,22 @@ def test_sun_from_the_course_archive_is_installed_where_q6_1_4_reads_it(server, 
     assert (data_dir / "downloads" / "sun-hw1_data.zip").is_file()
 
 
+@pytest.mark.parametrize("form", ["tar.gz", "folder"])
+def test_sun_from_an_instructors_own_copy(form, data_dir, tmp_path):
+    labels = make_sun_zip(tmp_path / "copy.zip")
+    with zipfile.ZipFile(tmp_path / "copy.zip") as zf:
+        zf.extractall(tmp_path / "unpacked")  # unpacked/data/...
+    source = tmp_path / "unpacked" / "data"
+    if form == "tar.gz":
+        source = tmp_path / "copy.tar.gz"
+        with tarfile.open(source, "w:gz") as tar:
+            tar.add(tmp_path / "unpacked" / "data", arcname="hw1/data")  # nested deeper
+    digest = None if form == "folder" else sha256_of(source)
+    root = external.install_sun(source=source, sha256=digest)
+    assert root == checks_q6.sun_root() and checks_q6.sun_available() is None
+    np.testing.assert_array_equal(checks_q6.sun_labels(root, "train"), labels["train"])
+
+
 @pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: read_sun_split is the student's")
 def test_the_reference_loader_reads_the_installed_sun(server, data_dir, tmp_path):
     import importlib
