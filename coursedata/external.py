@@ -619,12 +619,20 @@ def install_sun(
             )
     if path.is_file():
         _say(f"SUN: {path.name} sha256 {sha256_of(path)}")
+    downloaded_unverified = path.is_file() and not sha256 and path.parent == _archive_dir(base)
     with _staging(root) as staging:
-        _extract_any(path, staging)
-        folder = _find_sun_folder(staging)
-        if folder is None:
-            raise DownloadError(f"SUN: {path} holds no train_files.txt (the homework's data/)")
-        counts = check_sun(folder)
+        try:
+            _extract_any(path, staging)
+            folder = _find_sun_folder(staging)
+            if folder is None:
+                raise DownloadError(f"SUN: {path} holds no train_files.txt (the homework's data/)")
+            counts = check_sun(folder)
+        except (DownloadError, zipfile.BadZipFile, tarfile.TarError) as exc:
+            if downloaded_unverified:  # do not reuse it on the next run
+                path.unlink(missing_ok=True)
+            if isinstance(exc, DownloadError):
+                raise
+            raise DownloadError(f"SUN: {path.name} is not a readable archive ({exc})") from exc
         _move_into_place(folder, root, force)
     _say(f"SUN: installed {root} ({counts['train']} training, {counts['test']} test images)")
     return root

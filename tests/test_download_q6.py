@@ -407,6 +407,7 @@ def test_sun_with_a_wrong_sha256_or_a_bad_layout_installs_nothing(server, data_d
     make_sun_zip(www / "short.zip", n_test_labels=4)
     with pytest.raises(download.DownloadError, match="test_files.txt lists 6 images but"):
         external.install_sun(source=f"{base}/short.zip", timeout=5)
+    assert not (data_dir / "downloads" / "sun-short.zip").exists(), "unverified: not reused"
     assert not (data_dir / "external" / "sun").exists()
     evil = www / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
