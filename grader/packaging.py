@@ -261,8 +261,9 @@ def q6_data_setup(setup: str, sun_url: str | None = None, sun_sha256: str | None
         )
     block = (
         "# --with-q6-data: Q6's datasets, downloaded and verified now, at build time, where the\n"
-        "# grader looks (data/external/ here, SqueezeNet's weights in torch's cache).\n"
-        f'cd "$SOURCE"\n{fetch}\n{sun}\n\n'
+        "# grader looks (data/external/ here, SqueezeNet's weights in torch's cache); the image\n"
+        "# keeps the installed data, not the archives.\n"
+        f'cd "$SOURCE"\n{fetch}\n{sun}\nrm -rf "$SOURCE/data/downloads"\n\n'
     )
     setup = setup.replace('"$SOURCE[torch]"', '"$SOURCE[torch,download]"')
     if _Q6_DATA_BEFORE in setup:

@@ -526,6 +526,7 @@ def test_gradescope_setup_fetches_q6_data_at_build_time_only_when_asked(tmp_path
     install = next(i for i, line in enumerate(lines) if "pip install" in line)
     ready = next(i for i, line in enumerate(lines) if "autograder ready" in line)
     assert install < lines.index(fetch) < ready, "after installing, before the final check"
+    assert lines.index(sun) < lines.index('rm -rf "$SOURCE/data/downloads"') < ready
     assert "set -euo pipefail" in setup, "a failed download fails the image build"
     without_sun = setup_of(with_q6_data=True)
     assert fetch in without_sun.splitlines() and "Q6.1.4 stays not gradable" in without_sun
