@@ -11,14 +11,16 @@ says "not measured: data absent" (value None) with where the data is expected.
 
 from __future__ import annotations
 
-from .common import log, result
+import os
 
-#: (record name, the grader's bar attribute, availability function, question)
+from .common import ROOT, log, result
+
+#: (record name, the grader's bar attribute, availability function, question, download)
 BARS = (
-    ("q6.cifar10", "CIFAR_BAR", "cifar10_available", "Q6.1.3"),
-    ("q6.sun", "SUN_BAR", "sun_available", "Q6.1.4"),
-    ("q6.flowers17_finetune", "FINETUNE_BAR", "flowers_available", "Q6.2"),
-    ("q6.flowers17_scratch", "SCRATCH_BAR", "flowers_available", "Q6.2"),
+    ("q6.cifar10", "CIFAR_BAR", "cifar10_available", "Q6.1.3", "cifar10"),
+    ("q6.sun", "SUN_BAR", "sun_available", "Q6.1.4", "sun --sun-url ARCHIVE"),
+    ("q6.flowers17_finetune", "FINETUNE_BAR", "flowers_available", "Q6.2", "flowers17 squeezenet"),
+    ("q6.flowers17_scratch", "SCRATCH_BAR", "flowers_available", "Q6.2", "flowers17"),
 )
 
 
@@ -58,19 +60,22 @@ def run(quick=False, train=_train):
     from grader.checks import q6 as checks_q6
 
     records = []
-    for name, bar_name, available, question in BARS:
+    for name, bar_name, available, question, fetch in BARS:
         bar = getattr(checks_q6, bar_name)
         target = f">= {bar.min_acc:.0%} of the {bar.split} after {bar.epochs} epochs (the bar)"
         reason = getattr(checks_q6, available)()
         if reason is not None:
-            why = reason.removeprefix("not gradable offline: ")
+            # "X not found in PATH (missing ...)", the repository's paths relative
+            why = reason.removeprefix("not gradable offline: ").split("; ")[0]
+            why = why.replace(f"{ROOT}{os.sep}", "")
             records.append(
                 result(
                     f"{name}.accuracy",
                     None,
                     "fraction",
                     target=target,
-                    note=f"not measured: data absent ({why})",
+                    note=f"not measured: data absent ({why}); "
+                    f"python -m coursedata.download {fetch}",
                     question=question,
                 )  # fmt: skip
             )
