@@ -22,7 +22,7 @@ import pytest
 
 from grader import selection
 from grader.implementation import ImplementationError, NotProvided, resolve
-from grader.questions import QUESTIONS, question_of
+from grader.questions import NEEDS_PYTORCH, QUESTIONS, question_of
 
 _HYPOTHESIS_READY = False
 
@@ -154,6 +154,14 @@ def _load(request, name):
         return impl.load(name)
     except NotProvided as exc:
         pytest.skip(str(exc))
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] in ("torch", "torchvision"):
+            pytest.skip(f"{name}.py: {NEEDS_PYTORCH}")  # Q6 where PyTorch is not installed
+        pytest.fail(
+            f"could not import {name}.py of {request.config.nrk_impl.label}: "
+            f"{type(exc).__name__}: {exc}",
+            pytrace=False,
+        )
     except Exception as exc:  # a student's module that fails to import
         pytest.fail(
             f"could not import {name}.py of {impl.label}: {type(exc).__name__}: {exc}",
