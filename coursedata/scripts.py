@@ -66,6 +66,8 @@ def use_threads(threads: int, module_name: str) -> None:
 def _stub_message(function) -> str | None:
     """The stub's ``NotImplementedError`` message when ``function`` is only a docstring and
     ``raise NotImplementedError(...)``; None when it has code (or its source is unknown)."""
+    if not inspect.isfunction(function):
+        return None  # classes, builtins: never the kata's stubs (and slow to look up)
     try:
         source = textwrap.dedent(inspect.getsource(function))
         tree = ast.parse(source)
