@@ -50,6 +50,12 @@ FEWER_THAN_BATCH_SIZE = (
     "when you drop the leftover partial batch); np.split(x, N // batch_size) asks for 0 "
     "sections there and raises."
 )
+LOG_OF_ZERO = (
+    "Advice, not a failure: compute_loss_and_acc(y, probs) gives NaN or inf when a "
+    "probability is exactly 0 (0 * log 0). The handout's softmax never returns an exact 0 for "
+    "moderate logits, so your code is right for the handout; to be safe with extreme logits, "
+    "take the log of the labels' probabilities only (np.log(probs[y == 1])) or clip probs."
+)
 HARD_MAX = (
     "softmax is not a hard max: every class keeps a probability exp(x_j - max) / sum, "
     "only the largest logit's is close to 1"
