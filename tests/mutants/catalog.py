@@ -287,6 +287,18 @@ CATALOG = (
         {"q2_2_2": "subtract each row's max"},
     ),
     fail(
+        "softmax_hard_max",
+        "softmax as the one-hot of each row's argmax (a hard max): rows sum to 1, values wrong",
+        [
+            (
+                "res = s / np.sum(s, axis=1).reshape(-1, 1)",
+                "res = (x == np.max(x, axis=1).reshape(-1, 1)).astype(float)",
+            )
+        ],
+        {"q2_2_2": "not a hard max"},
+        grades={"2.2.2": 0.0},
+    ),
+    fail(
         "loss_per_row",
         "the loss summed over the classes only: a vector of one loss per row, not a number",
         [
