@@ -5,6 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
+from grader.checks.q2 import GRADIENT_SUM
+
 
 def array_result(value, what, shape=None):
     """``value`` as an ndarray, failing with a clear message when it is None or misshapen."""
@@ -49,10 +51,7 @@ def batch_hint(analytic, expected, n):
     """A hint when ``analytic`` looks like ``expected`` averaged over a batch of ``n``."""
     analytic = np.asarray(analytic, dtype=float)
     if n > 1 and np.allclose(analytic * n, expected, rtol=1e-6, atol=1e-9):
-        return (
-            f" It equals the expected value divided by the batch size {n}:"
-            " sum over the batch, don't average."
-        )
+        return f" It equals the expected value divided by the batch size {n}: {GRADIENT_SUM}."
     return ""
 
 

@@ -36,6 +36,7 @@ SOFTMAX_DEFINITION = (
     "softmax(x)[i, j] = exp(x[i, j] - max_k x[i, k]) / sum_k exp(x[i, k] - max_k x[i, k])"
 )
 SUM_NOT_MEAN = "sum over the batch, don't average"
+GRADIENT_SUM = "the loss is summed over the batch, so sum the gradient too; don't average"
 NO_GRADIENT = (
     "every entry is zero: compute the gradient (backwards stores X.T @ delta_pre and "
     "delta_pre summed over the batch)"
@@ -732,10 +733,7 @@ def _numeric_gradient(inputs, kind, name):
 
 def _batch_hint(analytic, expected, n):
     if n > 1 and np.allclose(analytic * n, expected, rtol=1e-6, atol=1e-9):
-        return (
-            f" It equals the expected value divided by the batch size {n}: the loss is summed "
-            "over the batch, so sum the gradient too; don't average."
-        )
+        return f" It equals the expected value divided by the batch size {n}: {GRADIENT_SUM}."
     return ""
 
 
