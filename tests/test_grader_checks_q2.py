@@ -25,6 +25,7 @@ import pytest
 from grading import verdict
 from mutants.catalog import BY_NAME, CATALOG, STUDENT, fail, materialise, stub_source
 
+from grader import oracle
 from grader.checks.q2 import CHECKS
 from grader.implementation import NotProvided, resolve
 from grader.questions import BY_MARKER, QUESTIONS
@@ -410,3 +411,38 @@ def test_wrong_values_earn_nothing(tmp_path):
         results = _verdicts(_checks_of(question), wrong, tmp_path)
         passed = [c.name for c, o, _ in results if o == "passed"]
         assert passed == passing, _describe(results)
+
+
+# ----------------------------------------------------------------------------- no vacuous passes
+def test_batch_checks_use_realistic_sizes_and_edge_cases_weigh_little():
+    """Main checks: N >= 4 x batch_size. Edge cases (N < batch_size, batch_size 1 or N): their
+    own small checks, each after a normal case that must give batches."""
+    edges = 0
+    for check in _checks_of("2.4"):
+        if check.task.__name__ not in ("batches_task", "batches_edge_task"):
+            continue
+        cases = check.inputs()["cases"]
+        if check.name.startswith("edge case"):
+            edges += 1
+            assert check.weight <= 0.25, check.name
+            n, _, _, batch_size = cases[0]
+            assert n >= 4 * batch_size, f"{check.name}: first a normal case"
+        else:
+            assert all(n >= 4 * b for n, _, _, b in cases), check.name
+    assert edges == 2
+
+
+def test_softmax_checks_ask_for_probabilities_that_are_not_one_hot():
+    """A hard max (the one-hot of each row's argmax) earns no softmax check."""
+    for check in _checks_of("2.2.2"):
+        probs = oracle.softmax(check.inputs()["x"])
+        second = np.sort(probs, axis=1)[:, -2]
+        assert np.all(second > 1e-3), f"{check.name}: some rows are (nearly) one-hot"
+
+
+def test_the_unfilled_starter_earns_nothing_on_q2(tmp_path):
+    """The handout's starter (functions that `pass` or return None, batches = []): 0 points."""
+    sub = _variant("starter", tmp_path)
+    results = _verdicts(Q2_CHECKS, sub, tmp_path)
+    passed = [(c, o, m) for c, o, m in results if o == "passed"]
+    assert not passed, _describe(passed)
