@@ -453,8 +453,9 @@ def _letters_found_first(inputs, out, pages, about: str) -> None:
     if found < FOUND_FIRST * total:
         raise Fail(
             f"findLetters found {found} of the {total} characters of a page with text "
-            f"(expected >= {FOUND_FIRST:.0%} before {about} means anything): find the "
-            "letters first (the checks of the sample photos say how)"
+            f"(expected >= {FOUND_FIRST:.0%}): this check ({about}) says something only "
+            "once findLetters finds the letters; find them first (the checks of the sample "
+            "photos say how)"
         )
 
 
@@ -564,6 +565,10 @@ def _inverted_hint(ink_dark: float, paper_white: float) -> str:
 
 
 def judge_bw(inputs, out):
+    for i in range(int(inputs["n"])):
+        if f"{i}_bw_problem" in out:
+            raise Fail(str(out[f"{i}_bw_problem"]))
+    _letters_found_first(inputs, out, [0], "bw on generated pages")
     for i in range(int(inputs["n"])):
         _problem(out, f"{i}_")
         if f"{i}_bw_problem" in out:

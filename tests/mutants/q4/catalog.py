@@ -30,7 +30,9 @@ class Q4Fixture:
     name: str  # its folder here
     description: str
     q42: float  # the TA's grade on Q4.2, out of 10
-    q44_photos: bool  # whether Q4.4's photo checks (findLetters, then recognise) pass
+    # the TA's grade on Q4.4, out of 8, handed in with ``run_q4``'s run_q4.py (None: not
+    # graded here): 5 of the 8 points read the photos through findLetters
+    q44: float | None
     run_q4: str = "solutions"  # whose run_q4.py it is handed in with: solutions or kata
     shims: tuple[str, ...] = ()  # fragments of the shims the grader must report using
 
@@ -41,33 +43,33 @@ CATALOG = (
         "Gaussian denoise, rgb2gray, one global Otsu threshold, closing with square(7), "
         "label, regionprops, area >= 400: right on the four photos",
         q42=10,
-        q44_photos=True,
+        q44=8,
     ),
     Q4Fixture(
         "old_skimage",
         "the same pipeline for scikit-image 0.16 / NumPy 1.17: gaussian(multichannel=), "
         "rgb2grey, closing(selem=disk(4)), label(neighbors=8), np.float",
         q42=10,
-        q44_photos=True,
+        q44=None,
         shims=("multichannel", "rgb2grey", "selem", "neighbors", "np.float"),
     ),
     Q4Fixture(
         "inverted",
         "a photo-perfect global-Otsu findLetters that returns bw inverted (ink 1 on paper 0)",
         q42=9,
-        q44_photos=True,
+        q44=None,  # the reference's crops expect ink 0: its own run_q4 would crop its bw
     ),
     Q4Fixture(
         "finds_nothing",
         "builds its boxes in `boxes` but returns the starter's empty `bboxes`; bw is right",
         q42=0,
-        q44_photos=False,
+        q44=3,  # crop_letters, group_lines, word_gaps are run_q4's own work; the photos: 0
     ),
     Q4Fixture(
         "starter",
         "the handout's unfilled starter: returns [] and None (with the kata's unfilled run_q4)",
         q42=0,
-        q44_photos=False,
+        q44=0,
         run_q4="kata",
     ),
 )
