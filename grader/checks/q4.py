@@ -1,18 +1,30 @@
 """Q4: finding the letters of photos of handwriting and reading them (``q4.py``, ``run_q4.py``).
 
-Q4.2 calls ``findLetters`` on generated pages (``grader/pages.py``: real handwritten glyphs
-with known boxes, made in the grader's process) and on the four sample photos (boxes checked
-by eye in ``data/images/character_boxes.json``). A found box *finds* a character when their
-IoU is at least 0.5, or when each box holds the other's centre; the matching is one to one.
+Q4.2's points sit on what the handout asks, on the handout's inputs: ``findLetters`` on the
+four sample photos (boxes checked by eye in ``data/images/character_boxes.json``), each
+photo's boxes (8.5 of the 10 points) and its ``bw``, black ink 0 on white paper 1 (1 point: an
+inverted ``bw`` loses only that), and a small edge case, a page with one letter as large as
+the photos' (0.5). Robustness beyond the handout (generated pages with smaller letters under
+uneven light, blank pages, dots, 0.6x/2.5x the resolution, RGBA/grayscale/float input) is
+teaching feedback (``Check.feedback``: reported, no points); each of those checks first needs
+the letters of a normal page found, so a findLetters that finds nothing passes none. A found
+box *finds* a character when their IoU is at least 0.5, or when each box holds the other's
+centre; the matching is one to one.
+
 Q4.3 (written) draws each photo's boxes over its ``bw`` with the grader's own code. Q4.4 reads
 crops of generated letters with the reference classifier ``data/q4_reference_net.npz``
 (classified here, not with the submission's ``nn.py``) and scores the text the submission's
 pipeline extracts from each photo (``findLetters`` then ``recognise``, with the reference
 classifier) by ``coursedata.textscore``.
 
+An instructor's own photos, their text and classifier (``--photos``, ``--truth``,
+``--q4-weights``) reach the checks as :class:`PhotoOptions`, a parameter of :func:`checks`.
+
 Tasks (run in the submission's process) only call the submission and return plain data: the
-boxes as an ``(N, 4)`` array, ``bw`` as ``float32`` (on a 12-megapixel photo only its shape,
-or for the Q4.3 figures a copy at most 1200 pixels wide), the recognised lines.
+boxes as an ``(N, 4)`` array, ``bw`` as ``float32`` (on a photo only its shape and range, block
+means for Q4.2's judge, block minima for the Q4.3 figures), the recognised lines. What only
+the judge needs (truth boxes and texts, labels, expected lines and gaps) is ``Check.private``:
+it never reaches the submission's process.
 """
 
 from __future__ import annotations
