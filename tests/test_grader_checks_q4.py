@@ -467,3 +467,22 @@ def test_the_q44_checks_take_the_classifier_as_a_parameter(tmp_path):
     assert named and all("classifier mine.npz" in n for n in named)
     (check,) = [c for c in checks_q4.checks(options) if c.name == named[0]]
     assert check.inputs()["weights"] == str(weights)
+
+
+@needs_solutions
+def test_the_grader_command_line_takes_the_photos_for_q42(tmp_path):
+    import subprocess
+    import sys
+
+    options = _instructor_photos(tmp_path, boxes=True)
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "--impl", "solutions", "--questions", "4.2",
+         "--photos", str(options.photos), "--truth", str(options.truth), "--results", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    [test] = json.loads(out.read_text())["tests"]
+    assert test["score"] == test["max_score"] == 10, test["output"]
+    assert "haiku.jpg: bw" in test["output"] and "01_list" not in test["output"]
+    assert "(feedback, no points)" in test["output"]
