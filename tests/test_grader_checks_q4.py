@@ -486,3 +486,19 @@ def test_the_grader_command_line_takes_the_photos_for_q42(tmp_path):
     assert test["score"] == test["max_score"] == 10, test["output"]
     assert "haiku.jpg: bw" in test["output"] and "01_list" not in test["output"]
     assert "(feedback, no points)" in test["output"]
+
+
+def test_the_checks_listing_shows_which_q42_checks_carry_points():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "checks", "--questions", "4.2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()[1:]
+    feedback = [line for line in lines if "feedback   budget" in line]
+    points = [float(line.split()[0]) for line in lines if " pts  budget" in line]
+    assert len(feedback) == sum(c.feedback for c in _of("4.2")) and len(points) == 9
+    assert sum(points) == pytest.approx(10, abs=0.05)
