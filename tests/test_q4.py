@@ -40,6 +40,8 @@ class Feedback(UserWarning):
 def _options(config) -> checks_q4.PhotoOptions:
     """The photos of the graded checks: ``--photos``/``--truth`` or the samples."""
     photos, truth = config.getoption("--photos"), config.getoption("--truth")
+    if photos and not Path(photos).is_dir():
+        raise pytest.UsageError(f"--photos {photos}: not a folder of photos")
     return checks_q4.PhotoOptions(
         photos=Path(photos) if photos else None, truth=Path(truth) if truth else None
     )
