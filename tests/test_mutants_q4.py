@@ -11,6 +11,7 @@ checks that lose points, and the feedback tests never fail.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -38,7 +39,9 @@ def folders(tmp_path_factory):
     return {f.name: materialise(f, top / f.name) for f in CATALOG}
 
 
+@functools.cache
 def _grade(folder: Path, question: str):
+    """One grade per fixture and question, shared by the tests that read it."""
     with open_submission(str(folder)) as submission:
         score, shims, _ = grade_question(submission, BY_ID[question], Limits())
     return score, shims
