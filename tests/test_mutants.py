@@ -339,3 +339,20 @@ def test_catalog_is_not_collected():
         if p.name.startswith("test_") or p.name.endswith("_test.py") or p.name == "conftest.py"
     ]
     assert not strays, f"pytest would collect these mutant files: {strays}"
+
+
+def test_every_q2_to_q5_question_has_agreement_rows():
+    """Issue 11, item 8: each scored Q2-Q5 question is a row of an agreement table, this
+    file's (Q2, Q3, Q5: catalog entries and baselines) or ``test_mutants_q4.py``'s (Q4: the
+    findLetters fixtures of ``tests/mutants/q4/catalog.py``)."""
+    from mutants.q4.catalog import CATALOG as Q4_FIXTURES
+
+    covered = {q for name in [*BASELINES, *BY_NAME] for q in rows_of(name)}
+    covered |= {"4.2"} if Q4_FIXTURES else set()
+    covered |= {"4.4"} if any(f.q44 is not None for f in Q4_FIXTURES) else set()
+    wanted = {q.id for q in QUESTIONS if not q.written and q.id[0] in "2345"}
+    assert wanted <= covered, f"no agreement rows for {sorted(wanted - covered)}"
+    starter = BY_NAME["starter"]
+    assert all(starter.grades[q] == 0 for q in wanted if q[0] in "235"), (
+        "the unfilled starter scores 0 on every Q2, Q3 and Q5 question"
+    )
