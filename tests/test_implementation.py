@@ -75,7 +75,7 @@ def _util_checks(tmp_path, util_text):
     out = tmp_path / "records.json"
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/test_util.py", "--impl", str(sub), "-q",
-         "-p", "no:cacheprovider", "--results-json", str(out)],
+         "-p", "no:cacheprovider", "--maintainer", "--results-json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:]
