@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -46,13 +47,84 @@ def test_points_split_by_weight():
     assert [c.max_points for c in score.checks] == [5.25, 1.75]
 
 
-def test_not_provided_checks_are_left_out_and_all_left_out_is_not_gradable():
-    assert score_question(Q23, _results("passed", "not provided")).score == 7.0
+def test_left_out_checks_keep_the_questions_points_on_the_others():
+    """A check asking for a kata-only function (run_q3.train) while another check grades
+    the same work is left out: the others carry the question's points."""
+    score = score_question(Q23, _results("passed", "not provided"))
+    assert (score.score, score.max_score, score.status) == (7.0, 7.0, "passed")
+    assert "left out" in score.feedback
+
+
+def test_a_question_none_of_whose_checks_can_be_asked_scores_zero_of_its_points():
+    """The handout's run_q2.py script has no numerical_gradients: Q2.5 is 0/5 with the
+    reason, so every student's maximum is the same."""
     left_out = _results("not provided", "not provided")
-    left_out[0].message = "needs the kata layout: run_q2.py is a script"
+    left_out[0].message = "run_q2.py is a script without a function numerical_gradients()"
     score = score_question(Q23, left_out)
+    assert (score.score, score.max_score, score.status) == (0, 7, "not submitted")
+    assert "numerical_gradients" in score.summary
+    assert "0/7" in table([score], "x")
+
+
+def test_a_missing_file_or_function_is_not_submitted_and_scores_zero():
+    missing = _results("not provided", "not provided")
+    for r in missing:
+        r.message = "not submitted: q4.py"
+    score = score_question(Q23, missing)
+    assert (score.score, score.max_score, score.status) == (0, 7, "not submitted")
+    assert score.summary == "not submitted: q4.py"
+    assert [c.outcome for c in score.checks] == ["not submitted"] * 2
+    # a missing function costs its own check's points, not the question's maximum
+    results = _results("passed", "not provided", weights=[3, 1])
+    results[1].message = "not submitted: nn.backwards (nn.py defines no backwards)"
+    score = score_question(Q23, results)
+    assert (score.score, score.max_score, score.status) == (5.25, 7, "partial")
+    assert "not submitted: nn.backwards" in score.summary
+    assert "- [not submitted] check 1 (0/1.75): not submitted: nn.backwards" in score.feedback
+
+
+def test_without_pytorch_q6_is_not_gradable_here_not_failed():
+    q611 = next(q for q in QUESTIONS if q.id == "6.1.1")
+    no_torch = "ModuleNotFoundError: No module named 'torch' (at q6_train.py:21, in <module>)"
+    results = [CheckResult(_check("fc", question="6.1.1"), "failed", no_torch)]
+    score = score_question(q611, results)
     assert (score.score, score.max_score, score.status) == (0, 0, "not gradable")
-    assert "kata layout" in score.summary
+    assert score.summary.startswith("not gradable here: needs PyTorch")
+    # the handout allows PyTorch in Q6 only: elsewhere, importing it is the code's failure
+    score = score_question(Q23, [CheckResult(_check("backwards"), "failed", no_torch)])
+    assert (score.score, score.max_score, score.status) == (0, 7, "failed")
+
+
+def test_feedback_checks_are_shown_apart_from_the_checks_that_carry_the_points():
+    results = [
+        CheckResult(_check("boxes on the photos", 3), "passed"),
+        CheckResult(_check("bw on the photos", 1), "failed", "bw is inverted"),
+        CheckResult(replace(_check("uneven light", 1), feedback=True), "failed", "missed 40%"),
+    ]
+    score = score_question(Q23, results)
+    assert (score.score, score.max_score) == (5.25, 7)
+    assert "(feedback, no points: 0/1 passed)" in score.summary
+    assert "(feedback, no points: 0/1 passed)" in table([score], "x").replace("\n ", " ")
+    output = gradescope_results([score], 1.0)["tests"][0]["output"]
+    points, feedback = output.split("Feedback only (no points):")
+    assert "Checks that carry the points:" in points
+    assert "boxes on the photos (5.25/5.25)" in points and "bw on the photos (0/1.75)" in points
+    assert "uneven light (feedback, no points): missed 40%" in feedback
+    assert "uneven light" not in points
+
+
+def test_the_table_wraps_reasons_at_words_and_says_where_the_full_text_is():
+    words = [f"word{i:03d}" for i in range(60)]  # 479 characters
+    results = _results("passed", "failed")
+    results[1].message = " ".join(words)
+    score = score_question(Q23, results)
+    text = table([score], "x", width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    shown = [w for w in text[: text.index("(… cut short")].split() if w.startswith("word")]
+    assert shown and all(w in words for w in shown[:-1]), "a word was cut"
+    assert shown[-1].endswith("…") and shown[-1].removesuffix("…") in words
+    assert "report.html (--out DIR) and results.json (--results FILE)" in " ".join(text.split())
+    assert " ".join(words) in gradescope_results([score], 1.0)["tests"][0]["output"]
 
 
 def test_a_check_without_its_data_makes_the_question_not_gradable():
@@ -74,6 +146,19 @@ def test_written_questions_score_nothing_and_report_their_figures():
     score = score_question(written, _results("passed"))
     assert (score.score, score.max_score, score.status) == (0, 0, "written")
     assert "not scored" in score.summary
+
+
+def test_a_written_question_whose_code_is_missing_says_so():
+    written = Question("4.3", "boxes (write-up)", 0, written=True)
+    missing = _results("not provided")
+    missing[0].message = "not submitted: run_q4.py"
+    score = score_question(written, missing)
+    assert (score.max_score, score.status) == (0, "not submitted")
+    assert "its code is not submitted: not submitted: run_q4.py" in score.summary
+    untouched = score_question(written, _results("not implemented"))
+    assert untouched.status == "not implemented" and "not implemented yet" in untouched.summary
+    row = table([score], "x").splitlines()[3]
+    assert row.split()[:3] == ["Q4.3", "n/a", "not"], row
 
 
 def test_an_ungradable_submission_scores_zero_everywhere_with_the_reason():
@@ -261,6 +346,14 @@ def test_an_unreadable_zip_still_gets_a_valid_results_json(tmp_path):
     assert proc.returncode == 2 and "not a readable zip" in proc.stderr
     tests = _validate_gradescope(json.loads(out.read_text()))
     assert tests["2.2.2"]["score"] == 0 and "not a readable zip" in tests["2.2.2"]["output"]
+
+
+@pytest.mark.parametrize("command", [(), ("checks",), ("batch", ".")])
+def test_an_unknown_question_is_an_error_naming_the_valid_ones(command):
+    proc = _grade(*command, "--questions", "2.2.2,9.9", timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "no question 9.9" in proc.stderr and "2.1.2, 2.2.1" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_checks_lists_every_question_with_weights_and_budgets():
