@@ -319,11 +319,12 @@ def checks_main(argv) -> int:
     args = parser.parse_args(argv)
     for question in select(args.questions):
         checks = [c for c in CHECKS if c.question == question.id]
-        total = sum(c.weight for c in checks) or 1.0
+        total = sum(c.weight for c in checks if not c.feedback) or 1.0
         kind = "written, not scored" if question.written else f"{question.points} points"
         print(f"Q{question.id} {question.title} ({kind})")
         for c in checks:
             share = "" if question.written else f"{question.points * c.weight / total:5.2f} pts  "
+            share = "feedback  " if c.feedback and not question.written else share
             print(f"    {share}budget {c.budget:>5.0f} s  {c.name}")
     return 0
 

@@ -57,10 +57,13 @@ def scan(
         given = given_statements(kata / f"{path.stem}.py") if kata is not None else frozenset()
         written = [node for node in tree.body if _key(node) not in given]
         for node in (inner for top in written for inner in ast.walk(top)):
+            # a top-level import is compared name by name: `import imageio.v3 as iio, cv2`
+            # where the kata gives `import imageio.v3 as iio` adds cv2 only
+            aliases = [a for a in getattr(node, "names", ()) if _alias_key(node, a) not in given]
             if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
+                names = [a.name for a in aliases]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
+                names = [node.module] if aliases else []
             else:
                 continue
             for name in names:
@@ -97,4 +100,14 @@ def given_statements(kata_module: Path) -> frozenset[str]:
         tree = ast.parse(flatten_imports(source, kata_module.parent.name))
     except (OSError, SyntaxError, ValueError):
         return frozenset()
-    return frozenset(_key(node) for node in tree.body)
+    keys = {_key(node) for node in tree.body}
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            keys.update(_alias_key(node, alias) for alias in node.names)
+    return frozenset(keys)
+
+
+def _alias_key(node: ast.AST, alias: ast.alias) -> str:
+    """One name of a top-level import, as compared with the kata's."""
+    module = f"{'.' * node.level}{node.module or ''}:" if isinstance(node, ast.ImportFrom) else ""
+    return f"import {module}{alias.name} as {alias.asname}"

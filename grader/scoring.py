@@ -203,14 +203,15 @@ def _written(question, results, counted, left_out) -> QuestionScore:
         return QuestionScore(question, 0.0, 0.0, WRITTEN, results, reason)
     if not counted or all(r.outcome == NOT_SUBMITTED for r in counted):
         first = (problems or left_out)[0]
-        status, what = NOT_SUBMITTED, "its code is not submitted"
+        status = NOT_SUBMITTED
+        what = "" if first.outcome == NOT_SUBMITTED else "its code is not submitted: "
     elif all(r.outcome == NOT_IMPLEMENTED for r in counted):
-        first, status, what = problems[0], NOT_IMPLEMENTED, "its code is not implemented yet"
+        first, status, what = problems[0], NOT_IMPLEMENTED, "its code is not implemented yet: "
     else:
         first = problems[0]
         status = "partial" if len(problems) < len(counted) else FAILED
-        what = f"{first.name}"
-    reason = f"written question, not scored; {what}: {_first_line(first.message)}"
+        what = f"{first.name}: "
+    reason = f"written question, not scored; {what}{_first_line(first.message)}"
     return QuestionScore(question, 0.0, 0.0, status, results, reason)
 
 
