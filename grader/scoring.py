@@ -170,12 +170,12 @@ def score_question(question: Question, results: list[CheckResult]) -> QuestionSc
         return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, reason)
     if question.written:
         return _written(question, results, counted, left_out)
-    graded = [r for r in counted if not r.check.feedback]
-    if not graded and counted:
+    if all(r.check.feedback for r in results):
         reason = "no check of this question carries points in this version of the grader"
         return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, reason)
+    graded = [r for r in counted if not r.check.feedback]
     if not graded:  # every check asks for what the submission lacks: nothing was submitted
-        reason = _first_line(left_out[0].message)
+        reason = _first_line(next(r for r in left_out if not r.check.feedback).message)
         return QuestionScore(question, 0.0, float(question.points), NOT_SUBMITTED, results, reason)
     total = sum(r.check.weight for r in graded)
     for r in graded:

@@ -64,6 +64,10 @@ def test_a_question_none_of_whose_checks_can_be_asked_scores_zero_of_its_points(
     assert (score.score, score.max_score, score.status) == (0, 7, "not submitted")
     assert "numerical_gradients" in score.summary
     assert "0/7" in table([score], "x")
+    # a feedback check that could be asked does not make the question worth nothing
+    left_out.append(CheckResult(replace(_check("robust"), feedback=True), "passed"))
+    score = score_question(Q23, left_out)
+    assert (score.score, score.max_score, score.status) == (0, 7, "not submitted")
 
 
 def test_a_missing_file_or_function_is_not_submitted_and_scores_zero():
