@@ -277,12 +277,26 @@ def _artifact_main(name: str, description: str, default: str, build):
 def gradescope_zip_main(argv) -> int:
     from grader.packaging import build_gradescope_zip
 
-    return _artifact_main(
-        "gradescope-zip",
-        "Build Gradescope's autograder.zip (setup.sh, run_autograder and this grader).",
-        "autograder.zip",
-        build_gradescope_zip,
-    )(argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m grader gradescope-zip",
+        description="Build Gradescope's autograder.zip (setup.sh, run_autograder and this grader).",
+    )
+    parser.add_argument("out", nargs="?", default="autograder.zip", metavar="OUT.zip")
+    parser.add_argument(
+        "--with-q6-data",
+        action="store_true",
+        help="setup.sh downloads Q6's datasets at build time (python -m coursedata.download)",
+    )
+    parser.add_argument("--sun-url", default=None, help="with it: the SUN subset's archive")
+    parser.add_argument("--sun-sha256", default=None, help="and its sha256")
+    args = parser.parse_args(argv)
+    if (args.sun_url or args.sun_sha256) and not args.with_q6_data:
+        parser.error("--sun-url and --sun-sha256 go with --with-q6-data")
+    out = build_gradescope_zip(
+        args.out, with_q6_data=args.with_q6_data, sun_url=args.sun_url, sun_sha256=args.sun_sha256
+    )
+    print(f"Wrote {out}")
+    return 0
 
 
 def export_main(argv) -> int:
