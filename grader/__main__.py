@@ -124,20 +124,21 @@ def select(ids: str | None):
     return [known[i] for i in wanted]
 
 
-def use_photos(args) -> None:
-    """Hand --photos, --truth and --q4-weights to the Q4 checks (before they are built)."""
-    from pathlib import Path
+def use_photos(args) -> list:
+    """The checks to grade with: the Q4 ones on --photos, --truth and --q4-weights (passed
+    to them as ``grader.checks.q4.PhotoOptions``), or on the samples."""
+    from grader.checks import all_checks
+    from grader.checks.q4 import PhotoOptions
 
-    for value, name in (
-        (args.photos, "NRK_Q4_PHOTOS"),
-        (args.truth, "NRK_Q4_TRUTH"),
-        (args.q4_weights, "NRK_Q4_WEIGHTS"),
-    ):
+    paths = {}
+    options = (args.photos, "photos"), (args.truth, "truth"), (args.q4_weights, "weights")
+    for value, name in options:
         if value:
             path = Path(value).expanduser().resolve()
             if not path.exists():
                 raise SystemExit(f"error: {value} does not exist")
-            os.environ[name] = str(path)
+            paths[name] = path
+    return all_checks(PhotoOptions(**paths))
 
 
 def limits_from(args):
@@ -150,7 +151,15 @@ def limits_from(args):
 
 
 def grade_one(
-    spec, questions, limits, out=None, results=None, library_penalty=False, log=None, jobs=1
+    spec,
+    questions,
+    limits,
+    out=None,
+    results=None,
+    library_penalty=False,
+    log=None,
+    jobs=1,
+    checks=None,
 ):
     """Grade ``spec``; write results.json and report.html whatever happens.
 
@@ -171,7 +180,7 @@ def grade_one(
     result, error = None, ""
     try:
         with open_submission(spec) as submission:
-            result = grade(submission, questions, limits, out, library_penalty, log, jobs)
+            result = grade(submission, questions, limits, out, library_penalty, log, jobs, checks)
     except ImplementationError as exc:
         error = str(exc)
     except Exception:  # the grader's own failure: still leave a valid results.json
@@ -199,7 +208,7 @@ def main(argv=None) -> int:
     if argv and argv[0] in COMMANDS:
         return COMMAND_MAIN[argv[0]](argv[1:])
     args = parse_args(argv)
-    use_photos(args)
+    checks = use_photos(args)
     from grader.report import table
 
     questions = select(args.questions)
@@ -212,6 +221,7 @@ def main(argv=None) -> int:
         args.library_penalty,
         log=lambda line: print(line, file=sys.stderr, flush=True),
         jobs=args.jobs,
+        checks=checks,
     )
     if error and not result.scores[0].checks:
         print(f"error: {error}", file=sys.stderr)
@@ -248,7 +258,7 @@ def batch_main(argv) -> int:
     )
     _grading_options(parser)
     args = parser.parse_args(argv)
-    use_photos(args)
+    checks = use_photos(args)
     csv_path = grade_batch(
         Path(args.submissions),
         Path(args.out),
@@ -258,6 +268,7 @@ def batch_main(argv) -> int:
         figures=args.figures,
         library_penalty=args.library_penalty,
         log=lambda line: print(line, file=sys.stderr, flush=True),
+        checks=checks,
     )
     print(f"Wrote {csv_path}")
     return 0
@@ -338,7 +349,8 @@ def checks_main(argv) -> int:
         print(f"Q{question.id} {question.title} ({kind})")
         for c in checks:
             share = "" if question.written else f"{question.points * c.weight / total:5.2f} pts  "
-            share = "feedback  " if c.feedback and not question.written else share
+            if c.feedback and not question.written:
+                share = "feedback   "
             print(f"    {share}budget {c.budget:>5.0f} s  {c.name}")
     return 0
 

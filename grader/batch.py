@@ -44,6 +44,7 @@ def grade_batch(
     figures: bool = False,
     library_penalty: bool = False,
     log=None,
+    checks: list | None = None,
 ) -> Path:
     """Grade every entry of ``submissions``; return the path of ``grades.csv``.
 
@@ -61,6 +62,8 @@ def grade_batch(
         Submissions graded at once (each runs its questions one after the other).
     figures : bool
         Also write each student's figures and ``report.html``.
+    checks : list of Check, optional
+        The checks to grade with (the Q4 ones on an instructor's photos); default all.
     """
     from grader.__main__ import grade_one
 
@@ -79,6 +82,7 @@ def grade_batch(
             out=folder if figures else None,
             results=folder / "results.json",
             library_penalty=library_penalty,
+            checks=checks,
         )
         if log:
             core, core_max, extra, _ = totals(result.scores)
