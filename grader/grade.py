@@ -122,11 +122,11 @@ def _grade_question(submission, question, checks, limits, out_dir, penalised_mod
                 check, FAILED, f"the grader could not make this check's inputs: {exc!r}"
             )
     runnable = [i for i in range(len(checks)) if i not in results]
-    outcomes = run_question(
-        submission.spec(), [checks[i] for i in runnable], [inputs[i] for i in runnable], limits
-    )
     shims, figures = set(), []
-    for i, outcome in zip(runnable, outcomes):
+
+    def judge(k, outcome):  # as each check's result is read back, one at a time
+        nonlocal figures
+        i = runnable[k]
         shims.update(outcome.shims)
         results[i] = _judge(checks[i], inputs[i], outcome)
         if checks[i].provides and outcome.status == "ok":
@@ -140,6 +140,14 @@ def _grade_question(submission, question, checks, limits, out_dir, penalised_mod
                     f"'{checks[i].name}':\n{traceback.format_exc(limit=3)}",
                     file=sys.stderr,
                 )
+
+    run_question(
+        submission.spec(),
+        [checks[i] for i in runnable],
+        [inputs[i] for i in runnable],
+        limits,
+        on_outcome=judge,
+    )
     for i, result in results.items():
         used = set(checks[i].modules) & set(penalised_modules or {})
         if used and result.outcome == PASSED:
