@@ -44,11 +44,20 @@ class Grade:
     violations: list[str] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
+    sandbox: str = ""  # how the submission's processes were isolated (grader.sandbox.Mode)
+    skipped: list[str] = field(default_factory=list)  # entries of the submission not read
 
     @property
     def notes(self) -> str:
         """What the report says besides the scores."""
         lines = []
+        if self.skipped:
+            lines.append(
+                "Left out of the submission (only regular files and folders are read): "
+                + "; ".join(self.skipped[:20])
+                + (f" and {len(self.skipped) - 20} more" if len(self.skipped) > 20 else "")
+                + "."
+            )
         if self.shims:
             lines.append(
                 "Shims used for code written for older libraries: " + ", ".join(self.shims) + "."

@@ -40,8 +40,8 @@ def scan(files: list[Path], own_modules: set[str] | None = None) -> list[Violati
     for path in files:
         try:
             tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-        except SyntaxError:
-            continue
+        except (SyntaxError, ValueError, OSError, RecursionError, MemoryError):
+            continue  # not Python (or not readable): nothing to report
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]

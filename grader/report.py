@@ -39,9 +39,11 @@ def total_line(scores: list[QuestionScore]) -> str:
     return line
 
 
-def table(scores: list[QuestionScore], label: str) -> str:
-    """The terminal table: question, points, status, one-line reason."""
-    lines = [f"Grading {label}", "", f"{'question':<9}{'points':>12}  {'status':<16}reason"]
+def table(scores: list[QuestionScore], label: str, sandbox: str = "") -> str:
+    """The terminal table: question, points, status, one-line reason (and, when given, how
+    the submission's processes were isolated)."""
+    lines = [f"Grading {label}", *([sandbox] if sandbox else []), ""]
+    lines.append(f"{'question':<9}{'points':>12}  {'status':<16}reason")
     for s in scores:
         title = f"Q{s.question.id}" + ("*" if s.question.extra_credit else "")
         lines.append(f"{title:<9}{_points(s):>12}  {s.status:<16}{s.summary}")
@@ -49,12 +51,17 @@ def table(scores: list[QuestionScore], label: str) -> str:
     return "\n".join(lines)
 
 
-def gradescope_results(scores: list[QuestionScore], execution_time: float, notes: str = ""):
-    """A dict in Gradescope's results.json format."""
+def gradescope_results(
+    scores: list[QuestionScore], execution_time: float, notes: str = "", sandbox: str = ""
+):
+    """A dict in Gradescope's results.json format (``sandbox``: the isolation line, also in
+    ``extra_data``)."""
+    head = total_line(scores) + (f"\n{sandbox}" if sandbox else "")
     return {
         "score": round(sum(s.score for s in scores), 2),
         "execution_time": round(execution_time, 1),
-        "output": (total_line(scores) + ("\n" + notes if notes else "")).strip(),
+        "output": (head + ("\n" + notes if notes else "")).strip(),
+        "extra_data": {"sandbox": sandbox},
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [
