@@ -15,9 +15,9 @@ def preload() -> None:
     """Import everything the grader's process will use before any submission runs, so that
     nothing a submission's process could have touched is imported later (the figures'
     matplotlib, the report writers, the checks)."""
-    from matplotlib import colormaps  # noqa: F401
     import matplotlib.figure  # noqa: F401
     import matplotlib.patches  # noqa: F401
+    from matplotlib import colormaps  # noqa: F401
 
     import grader.checks  # noqa: F401
     import grader.grade  # noqa: F401

@@ -66,7 +66,7 @@ CHILD = Path(__file__).resolve().parent / "child.py"
 STARTUP_SECONDS = 60.0
 # The wall clock stops only runaways: a check may take WALL_FACTOR times its CPU budget in
 # wall time (a sleeper, a process waiting on nothing) before it is stopped.
-WALL_FACTOR = 4.0
+WALL_FACTOR = 5.0
 # Read-back caps, per check: the JSON record and the arrays together.
 MAX_RECORD_BYTES = 4 << 20
 MAX_ARRAY_BYTES = 256 << 20

@@ -137,61 +137,76 @@ def safe_extract(archive: Path, into: Path) -> list[str]:
 
 def safe_copy(source: Path, into: Path) -> list[str]:
     """Copy the folder ``source`` into ``into`` (created), walking with ``lstat``: regular
-    files and real folders only, under ``MAX_FILES`` and ``MAX_UNZIPPED_MB``; return what was
-    left out, with why.
+    files and real folders only; return what was left out, with why.
 
-    Raises
-    ------
-    ImplementationError
-        The folder is over a cap.
+    Over the caps (``MAX_FILES`` files, ``MAX_UNZIPPED_MB`` in all), the Python files are
+    kept first (shallowest first), then the rest while it fits; what does not fit is left
+    out and listed.
     """
-    skipped, files, total = [], 0, 0
-    into.mkdir(parents=True, exist_ok=True)
-    todo = [(source, into)]
+    skipped, found, walked = [], [], 0
+    todo = [source]
     while todo:
-        folder, target = todo.pop()
+        folder = todo.pop()
         try:
             names = sorted(os.listdir(folder))
         except OSError as exc:
-            skipped.append(f"{folder.name}/ (unreadable: {exc.strerror})")
+            skipped.append(f"{folder.relative_to(source)}/ (unreadable: {exc.strerror})")
             continue
         for name in names:
-            path, dest = folder / name, target / name
-            rel = path.relative_to(source)
+            walked += 1
+            if walked > 50 * MAX_FILES:
+                skipped.append(f"everything after {walked - 1} entries (too many to read)")
+                todo = []
+                break
             if name in IGNORED_DIRS:
                 continue
+            path = folder / name
             try:
                 info = os.lstat(path)
             except OSError:
                 continue
+            rel = path.relative_to(source)
             if stat.S_ISDIR(info.st_mode):
-                dest.mkdir()
-                todo.append((path, dest))
-                continue
-            if not stat.S_ISREG(info.st_mode):
+                todo.append(path)
+            elif stat.S_ISREG(info.st_mode):
+                found.append((rel, info.st_size))
+            else:
                 what = "a link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
                 skipped.append(f"{rel} ({what})")
-                continue
+    found.sort(key=lambda f: (f[0].suffix != ".py", len(f[0].parts), str(f[0])))
+    files = total = 0
+    over = 0
+    into.mkdir(parents=True, exist_ok=True)
+    for rel, size in found:
+        if files + 1 > MAX_FILES or total + size > MAX_UNZIPPED_MB << 20:
+            over += 1
+            continue
+        if _copy_regular(source / rel, into / rel):
             files += 1
-            total += info.st_size
-            if files > MAX_FILES or total > MAX_UNZIPPED_MB << 20:
-                raise ImplementationError(
-                    f"{source.name} holds more than {MAX_FILES} files or "
-                    f"{MAX_UNZIPPED_MB} MB; a submission is code and a few figures: leave "
-                    "datasets, weights and environments out"
-                )
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            except OSError as exc:
-                skipped.append(f"{rel} (unreadable: {exc.strerror})")
-                continue
-            with os.fdopen(fd, "rb") as src:
-                if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
-                    skipped.append(f"{rel} (not a regular file)")
-                    continue
-                with open(dest, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+            total += size
+        else:
+            skipped.append(f"{rel} (not a regular file when read)")
+    if over:
+        skipped.append(
+            f"{over} file(s) over the caps of {MAX_FILES} files and {MAX_UNZIPPED_MB} MB "
+            "(a submission is code and a few figures: leave datasets and weights out)"
+        )
     return skipped
+
+
+def _copy_regular(path: Path, dest: Path) -> bool:
+    """Copy ``path`` only if, opened without following links, it is a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as src:
+        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+            return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(dest, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return True
 
 
 @contextlib.contextmanager

@@ -300,7 +300,7 @@ def test_batch_grades_a_class_into_a_csv(tmp_path):
     assert float(rows["partial"]["Q2.2.2"]) < 3 and rows["partial"]["Q2.2.3"] == "3"
     assert rows["broken"]["total"] == "0" and "not a readable zip" in rows["broken"]["notes"]
     for name in rows:
-        _validate_gradescope(json.loads((out / name / "results.json").read_text()))
+        _validate_gradescope(json.loads((out / "students" / name / "results.json").read_text()))
 
 
 # ---------------------------------------------------------------------- whole runs
