@@ -1,0 +1,277 @@
+"""The grader's sandbox: safe ingestion of submissions, bounded read-back, the progress
+channel, private (judge-only) inputs, the bubblewrap file system and the reduced mode.
+
+Fast tests need no subprocess; those marked slow start submission processes."""
+
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.check import Check, Fail
+from grader.checks import CHECKS
+from grader.sandbox import Limits, read_array, read_outcome, run_question, sandbox_mode
+from grader.submission import MAX_FILES, Submission, open_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDENT = ROOT / "tests" / "mutants" / "student" / "nn.py"
+BWRAP = sandbox_mode(Limits()).bwrap is not None
+
+
+def _student(folder: Path, extra: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(STUDENT, folder / "nn.py")
+    if extra:
+        with open(folder / "nn.py", "a", encoding="utf-8") as f:
+            f.write("\n\n" + extra)
+    return folder
+
+
+# ------------------------------------------------------------------------- ingestion
+def test_a_folder_is_copied_once_with_regular_files_and_folders_only(tmp_path):
+    sub = _student(tmp_path / "sub")
+    os.mkfifo(sub / "x.py")  # would hang a reader
+    (sub / "util.py").symlink_to("/dev/zero")  # would exhaust memory
+    (sub / "loop").symlink_to(sub, target_is_directory=True)  # copied once per question
+    (sub / "backup.py").mkdir()  # a folder named like a module
+    (sub / "backup.py" / "notes.txt").write_text("old")
+    (sub / "bad.py").write_bytes(b"\x00\xff not python")
+    with open_submission(str(sub)) as submission:
+        copy = submission.folder
+        assert copy != sub.resolve() and (copy / "nn.py").is_file()
+        assert not (copy / "x.py").exists() and not (copy / "util.py").exists()
+        assert not (copy / "loop").exists()
+        assert (copy / "backup.py" / "notes.txt").read_text() == "old"
+        skipped = " ".join(submission.skipped)
+        for name in ("x.py (not a regular file)", "util.py (a link)", "loop (a link)"):
+            assert name in skipped, skipped
+        # the library scan reads regular Python files only, whatever they hold
+        assert {p.name for p in submission.sources} == {"nn.py", "bad.py"}
+        from grader import libraries
+
+        libraries.scan(submission.sources)
+    assert not copy.exists(), "the copy lives as long as the grading"
+
+
+def test_over_the_file_cap_the_python_files_are_kept_and_the_rest_listed(tmp_path):
+    sub = _student(tmp_path / "sub")
+    data = sub / "data"
+    data.mkdir()
+    for i in range(MAX_FILES + 50):
+        (data / f"{i:05}.txt").write_text("")
+    (sub / "q4.py").write_text("def findLetters(image):\n    return [], image\n")
+    with open_submission(str(sub)) as submission:
+        assert (submission.folder / "nn.py").is_file() and (submission.folder / "q4.py").is_file()
+        assert len(list((submission.folder / "data").iterdir())) == MAX_FILES - 2
+        assert any("over the caps" in s for s in submission.skipped), submission.skipped
+
+
+def test_a_zip_with_links_lists_them(tmp_path):
+    archive = tmp_path / "sub.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(STUDENT, "hw5/nn.py")
+        link = zipfile.ZipInfo("hw5/util.py")
+        link.external_attr = 0o120777 << 16  # a symlink entry
+        zf.writestr(link, "/etc/passwd")
+    with open_submission(str(archive)) as submission:
+        assert isinstance(submission, Submission)
+        assert not (submission.folder / "util.py").exists()
+        assert any("util.py" in s for s in submission.skipped)
+
+
+# ------------------------------------------------------------------------- read-back
+def _npy(path: Path, header_shape, dtype="<f8", data=b""):
+    header = {"descr": dtype, "fortran_order": False, "shape": tuple(header_shape)}
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(data)
+
+
+def test_read_back_checks_each_npy_header_before_loading(tmp_path):
+    good = tmp_path / "good.npy"
+    np.save(good, np.arange(6.0).reshape(2, 3))
+    assert read_array(good, 1 << 20).shape == (2, 3)
+    # a header promising 8e12 bytes: refused from the header, nothing allocated
+    _npy(tmp_path / "huge.npy", (10**6, 10**6))
+    with pytest.raises(ValueError, match="over the"):
+        read_array(tmp_path / "huge.npy", 1 << 20)
+    _npy(tmp_path / "short.npy", (100,), data=b"\0" * 8)
+    with pytest.raises(ValueError, match="header says"):
+        read_array(tmp_path / "short.npy", 1 << 20)
+    _npy(tmp_path / "objects.npy", (1,), dtype="|O")
+    with pytest.raises(ValueError, match="not numbers"):
+        read_array(tmp_path / "objects.npy", 1 << 20)
+    (tmp_path / "link.npy").symlink_to(good)
+    with pytest.raises(ValueError, match="could not be opened"):
+        read_array(tmp_path / "link.npy", 1 << 20)
+    os.mkfifo(tmp_path / "fifo.npy")
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_array(tmp_path / "fifo.npy", 1 << 20)
+
+
+def test_a_record_over_the_caps_is_an_error_for_its_check_only(tmp_path):
+    (tmp_path / "out_0.json").write_text(json.dumps({"status": "ok", "values": {}}))
+    assert read_outcome(tmp_path, 0).status == "ok"
+    (tmp_path / "out_1.json").write_text(json.dumps({"status": "ok", "arrays": ["a", "b"]}))
+    np.save(tmp_path / "out_1_0.npy", np.zeros(1000))
+    np.save(tmp_path / "out_1_1.npy", np.zeros(1000))
+    outcome = read_outcome(tmp_path, 1, max_bytes=12000)
+    assert outcome.status == "error" and "over the" in outcome.message
+    (tmp_path / "out_2.json").write_text("{" * 10**6)
+    assert read_outcome(tmp_path, 2).status == "error"
+    assert read_outcome(tmp_path, 3) is None
+
+
+# -------------------------------------------------------------- private inputs, all checks
+def test_every_private_key_is_an_input_of_its_check():
+    """A private tag that names no input would hide nothing (a typo, a renamed key)."""
+    tagged = [c for c in CHECKS if c.private]
+    assert tagged, "no check keeps judge-only inputs: answers would reach the submission"
+    for check in tagged:
+        if check.available and check.available():
+            continue
+        inputs = check.inputs() if check.inputs else {}
+        missing = set(check.private) - set(inputs)
+        assert not missing, f"Q{check.question} '{check.name}': private {missing} not inputs"
+        assert not set(check.private) & set(check.task_inputs(inputs))
+
+
+def _echo_check(private=("answer",)):
+    """Q2.2.2's task (softmax of inputs['x']); the judge wants the private 'answer'."""
+    from grader.checks.q2 import softmax_task
+
+    def judge(inputs, out):
+        got = out.get("probs")
+        if got is None or not np.array_equal(got, inputs["answer"]):
+            raise Fail("not the answer")
+
+    return Check("2.2.2", "echo", 1, softmax_task, judge, budget=30, private=private)
+
+
+# the submission looks for the answer in every file its process can read
+ANSWER_HUNTER = """
+import os, zipfile, io
+def softmax(x):
+    for top in ("/tmp", "/work", os.getcwd(), "/"):
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev", "usr")]
+            for name in files:
+                if name.startswith("in_") and name.endswith(".npz"):
+                    try:
+                        with np.load(os.path.join(folder, name)) as data:
+                            if "answer" in data.files:
+                                return data["answer"]
+                    except Exception:
+                        pass
+    return np.zeros(np.shape(x))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("private", [True, False])
+def test_a_submission_reading_its_job_files_finds_no_private_answer(private, tmp_path):
+    """With the key private the hunter scores nothing; the control (the same key not
+    private) shows the hunt works, so the first result is not vacuous."""
+    sub = _student(tmp_path / "hunter", ANSWER_HUNTER)
+    check = _echo_check(("answer",) if private else ())
+    x = np.arange(6.0).reshape(2, 3)
+    inputs = {"x": x, "answer": np.full((2, 3), 0.125)}
+    seen = {}
+    run_question({"spec": "hunter", "folder": str(sub)}, [check], [inputs], Limits(),
+                 on_outcome=lambda i, o: seen.update(o.out))  # fmt: skip
+    found = np.array_equal(seen.get("probs"), inputs["answer"])
+    assert found is (not private)
+
+
+# ------------------------------------------------------------------------ the file system
+PROBE = """
+import os, sys, json
+def softmax(x):
+    seen = {}
+    for what in ("solutions", "grader.oracle", "grader.q4_reference"):
+        try:
+            __import__(what)
+            seen[what] = "imported"
+        except Exception as exc:
+            seen[what] = type(exc).__name__
+    for path in %(paths)r:
+        seen[path] = os.path.exists(path)
+    try:
+        open(%(grader_file)r, "a").close()
+        seen["write grader"] = "written"
+    except OSError:
+        seen["write grader"] = "refused"
+    for path in ("/tmp/f", "/dev/shm/f"):
+        try:
+            with open(path, "wb") as f:
+                for _ in range(2048):
+                    f.write(b"x" * (1 << 20))
+            seen[path] = "2 GB written"
+        except OSError:
+            seen[path] = "capped"
+    seen["uid"] = os.getuid()
+    raise RuntimeError("PROBE" + json.dumps(seen))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BWRAP, reason="bubblewrap cannot run here")
+def test_inside_bubblewrap_the_answers_and_the_grader_are_out_of_reach(tmp_path):
+    from grader.checks.q2 import softmax_task
+
+    hidden = [
+        str(ROOT / "solutions"),
+        str(ROOT / "data" / "q4_reference_net.npz"),
+        str(ROOT / "data" / "images" / "ground_truth.json"),
+        str(ROOT / "tests"),
+        str(tmp_path / "results.json"),
+        str(tmp_path / "class" / "classmate" / "nn.py"),
+    ]
+    _student(tmp_path / "class" / "classmate")
+    (tmp_path / "results.json").write_text("{}")
+    code = PROBE % {"paths": hidden, "grader_file": str(ROOT / "grader" / "report.py")}
+    sub = _student(tmp_path / "class" / "probe", code)
+    check = Check("2.2.2", "probe", 1, softmax_task, lambda i, o: None, budget=60)
+    (outcome,) = run_question({"spec": "probe", "folder": str(sub)}, [check],
+                              [{"x": np.zeros((2, 3))}], Limits(memory_mb=4096))  # fmt: skip
+    seen = json.loads(outcome.message.split("PROBE", 1)[1].split(" (at ")[0])
+    assert seen["solutions"] == seen["grader.oracle"] == "ImportError", seen
+    assert not [p for p in hidden if seen[p]], seen
+    assert seen["write grader"] == "refused"
+    assert seen["/tmp/f"] == seen["/dev/shm/f"] == "capped"
+    assert seen["uid"] != 0
+    assert not Path("/dev/shm/f").exists()
+
+
+# ------------------------------------------------------------------------ reduced mode
+def test_the_reduced_mode_says_so_and_require_refuses_it():
+    from grader.sandbox import SandboxUnavailable
+
+    mode = sandbox_mode(Limits(sandbox="reduced"))
+    assert mode.bwrap is None and mode.line.startswith("sandbox: reduced (")
+    assert "--no-sandbox" in mode.line
+    if not BWRAP:
+        with pytest.raises(SandboxUnavailable, match="bubblewrap"):
+            sandbox_mode(Limits(sandbox="require"))
+    else:
+        assert sandbox_mode(Limits(sandbox="require")).line.startswith("sandbox: bubblewrap")
+
+
+@pytest.mark.slow
+def test_the_reduced_mode_is_in_the_table_results_and_report(tmp_path):
+    from grader.__main__ import main
+
+    results, out = tmp_path / "results.json", tmp_path / "out"
+    sub = _student(tmp_path / "sub")
+    code = main(["--impl", str(sub), "--questions", "2.2.2", "--no-sandbox",
+                 "--results", str(results), "--out", str(out)])  # fmt: skip
+    assert code == 0
+    data = json.loads(results.read_text())
+    assert data["extra_data"]["sandbox"].startswith("sandbox: reduced (")
+    assert "sandbox: reduced (" in data["output"]
+    assert "sandbox: reduced (" in (out / "report.html").read_text()
+    assert data["score"] == 3
