@@ -462,7 +462,7 @@ def read_array(path: Path, limit: int) -> np.ndarray:
     return array.reshape(shape, order="F" if fortran else "C")
 
 
-_ARRAY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+_ARRAY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
 
 def read_outcome(jobdir: Path, index: int, max_bytes: int = MAX_ARRAY_BYTES) -> Outcome | None:
