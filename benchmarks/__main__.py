@@ -21,8 +21,8 @@ from pathlib import Path
 from .blas import OPENBLAS_OVERRIDES, clean_environment
 
 HERE = Path(__file__).resolve().parent
-ALL_SECTIONS = ("training", "growth", "q2", "q4", "suite", "blas")
-DEFAULT_SECTIONS = ("training", "growth", "q2", "q4", "blas")
+ALL_SECTIONS = ("training", "growth", "q2", "q4", "suite", "blas", "sandbox")
+DEFAULT_SECTIONS = ("training", "growth", "q2", "q4", "blas", "sandbox")
 REEXEC_MARKER = "NRK_BENCHMARKS_UNSET"  # JSON of the settings removed before re-executing
 
 
@@ -194,7 +194,7 @@ def main(argv=None):
             )
 
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from . import blas, growth, q2_checker, q4_photos, report, suite_times, training
+    from . import blas, growth, q2_checker, q4_photos, report, sandbox, suite_times, training
     from .common import load_average, log
 
     numpy_threads = blas.numpy_blas()["threads"]
@@ -233,6 +233,8 @@ def main(argv=None):
             records += suite_times.run(out_dir, env=original_environment(removed))
         elif section == "blas":
             records += blas.records(context)
+        elif section == "sandbox":
+            records += sandbox.run(args.repeat, args.warmup)
     context["load_end"] = load_average()
     json_path = Path(args.json)
     if figure:  # relative to results.json, for --render

@@ -6,6 +6,8 @@ Fast tests need no subprocess; those marked slow start submission processes."""
 import json
 import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -275,3 +277,47 @@ def test_the_reduced_mode_is_in_the_table_results_and_report(tmp_path):
     assert "sandbox: reduced (" in data["output"]
     assert "sandbox: reduced (" in (out / "report.html").read_text()
     assert data["score"] == 3
+
+
+# ------------------------------------------------------------------------- load (issue 11)
+SLOW_BATCHES = """
+def get_random_batches(x, y, batch_size):
+    # correct but slow: draws one random row at a time and deletes it (np.delete copies the
+    # rest each time: about 45 s of CPU for 10,800 rows of 1024)
+    batches = []
+    while len(x) > 0:
+        bx, by = [], []
+        for _ in range(min(batch_size, len(x))):
+            i = np.random.randint(len(x))
+            bx.append(x[i])
+            by.append(y[i])
+            x = np.delete(x, i, axis=0)
+            y = np.delete(y, i, axis=0)
+        batches.append((np.array(bx), np.array(by)))
+    return batches
+"""
+
+
+@pytest.mark.slow
+def test_a_slow_correct_batching_gets_full_marks_next_to_a_cpu_hog(tmp_path):
+    """Issue 11: the same code, the same grade under load. The budgets are CPU time, so
+    busy neighbours (one hog per core) slow the check's wall clock, not its verdict. The
+    budgets are halved (--time-factor 0.5: 90 s for the 10,800 rows) to keep the test short."""
+    from grader.__main__ import grade_one, select
+
+    sub = _student(tmp_path / "slow", SLOW_BATCHES)
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(os.cpu_count() or 2)
+    ]
+    try:
+        result, error = grade_one(str(sub), select("2.4"), Limits(time_factor=0.5))
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert not error
+    (score,) = result.scores
+    assert score.score == score.max_score, score.feedback
+    large = max(score.checks, key=lambda c: c.check.budget)
+    print(f"the 10,800-row check took {large.seconds:.0f} s of wall time under load")
