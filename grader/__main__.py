@@ -93,6 +93,9 @@ def parse_args(argv):
         prog="python -m grader",
         description="Score an implementation with the handout's points. Other commands: "
         "batch, gradescope-zip, export, release, checks (python -m grader COMMAND --help).",
+        epilog="This is the grade: each question runs in its own sandboxed, capped process. "
+        "`pytest --impl DIR` is a self-check, not a grade: it runs the code in pytest's own "
+        "process, without the sandbox.",
     )
     parser.add_argument(
         "--impl",
