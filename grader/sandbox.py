@@ -73,6 +73,11 @@ MAX_ARRAY_BYTES = 256 << 20
 MAX_ARRAYS = 512
 # The uid/gid the submission runs as inside the sandbox (and, reduced, when the grader is root).
 SANDBOX_UID = 65534
+# Reduced mode as root: each running child gets its own uid from this range, so that killing
+# "everything of that uid" after a question touches no other question.
+REDUCED_UIDS = range(61000, 61256)
+_free_uids = list(REDUCED_UIDS)
+_uid_lock = threading.Lock()
 # A progress line is short: longer means the submission is writing on the channel.
 MAX_PROGRESS_LINE = 64
 _NUMERIC_KINDS = "fiub"
@@ -214,8 +219,9 @@ def _reduced(reason: str) -> Mode:
     except (OSError, subprocess.SubprocessError):
         ok = False
     if ok:
-        return Mode(None, reason + f"; runs as uid {SANDBOX_UID}, killed with all its processes",
-                    SANDBOX_UID)  # fmt: skip
+        uids = f"{REDUCED_UIDS.start}-{REDUCED_UIDS.stop - 1}"
+        return Mode(None, reason + f"; runs as uids {uids}, each killed with all its processes",
+                    REDUCED_UIDS.start)  # fmt: skip
     return Mode(None, reason + "; runs as root (the unprivileged uid cannot run this Python)")
 
 
@@ -580,20 +586,23 @@ def run_question(
         work.mkdir()
         for i, values in enumerate(task_inputs):
             write_inputs(jobdir, i, values)
-        if mode.uid is not None:
+        uid = _take_uid() if mode.uid is not None else None
+        if uid is not None:
             os.chmod(tmp, 0o711)
             for path in (jobdir, work):
-                os.chown(path, mode.uid, mode.uid)
+                os.chown(path, uid, uid)
         pending = list(range(len(checks)))
         keys = [_work_key(c, v) for c, v in zip(checks, task_inputs)]
         binds = _input_paths(task_inputs)
         reported: set[int] = set()
         while pending:
             before = set(pending)
-            run = _Run(spec, checks, pending, jobdir, work, limits, mode, binds)
+            run = _Run(spec, checks, pending, jobdir, work, limits, mode, binds, uid)
             pending = run.go(outcomes, on_outcome, reported)
             _skip_shared_work(checks, keys, before - set(pending), pending, outcomes)
             pending = [i for i in pending if outcomes[i] is None]
+        if uid is not None:
+            _give_uid(uid)
     final = [o or Outcome("not run", "the check did not run") for o in outcomes]
     if on_outcome:  # what did not come back from a child (timeouts, crashes, skipped)
         for i, outcome in enumerate(final):
@@ -639,11 +648,12 @@ _READ_BACK = threading.Lock()
 class _Run:
     """One child process on the ``pending`` checks of a question."""
 
-    def __init__(self, spec, checks, pending, jobdir, work, limits, mode, binds):
-        self.spec, self.checks, self.pending = spec, checks, pending
+    def __init__(self, spec, checks, pending, jobdir, work, limits, mode, binds, uid=None):
+        self.spec, self.checks, self.pending, self.uid = spec, checks, pending, uid
         self.jobdir, self.work, self.limits, self.mode = jobdir, work, limits, mode
         self.binds = binds
         self.budgets = {i: limits.budget(checks[i]) for i in pending}
+        self.startup = STARTUP_SECONDS * limits.time_factor
         self.cpu_cap = STARTUP_SECONDS + 2.0 * sum(self.budgets.values())
         # the whole child, whatever it claims: start-up plus every check's budget (wall)
         self.deadline = WALL_FACTOR * (
@@ -717,16 +727,16 @@ class _Run:
 
     def _popen(self, write_fd: int) -> subprocess.Popen:
         extra = {}
-        if self.mode.uid is not None:
-            extra = {"user": self.mode.uid, "group": self.mode.uid, "extra_groups": []}
+        if self.uid is not None:
+            extra = {"user": self.uid, "group": self.uid, "extra_groups": []}
         folder = self.spec.get("folder")
         if not self.mode.bwrap and folder:  # reduced: a scratch copy on disk
             copy = self.work / "submission"
             if not copy.exists():
                 shutil.copytree(folder, copy, symlinks=True)
-                if self.mode.uid is not None:
+                if self.uid is not None:
                     for path in [copy, *copy.rglob("*")]:
-                        os.chown(path, self.mode.uid, self.mode.uid, follow_symlinks=False)
+                        os.chown(path, self.uid, self.uid, follow_symlinks=False)
         return subprocess.Popen(
             self._command(),
             cwd=self.work,
@@ -797,11 +807,12 @@ class _Run:
                             return state
                         if state["current"] is None:
                             state["current"] = order[position]
-                            since_wall = time.monotonic()
-                            since_cpu = tree_cpu_seconds(proc.pid)
                         else:
                             state["done"].append(state["current"])
                             state["current"] = None
+                        # a new phase: a check, or the time between checks
+                        since_wall = time.monotonic()
+                        since_cpu = tree_cpu_seconds(proc.pid)
                     if len(buffer) > MAX_PROGRESS_LINE:
                         state["violation"] = buffer[:MAX_PROGRESS_LINE].decode(
                             "ascii", errors="replace"
@@ -817,17 +828,16 @@ class _Run:
                     state["killed"] = "deadline"
                     return state
                 current = state["current"]
-                if current is None:
-                    continue
-                if now - since_wall > WALL_FACTOR * self.budgets[current]:
-                    state["killed"] = "wall"
+                # between checks (start-up, importing the submission): the start-up budget
+                budget = self.startup if current is None else self.budgets[current]
+                if now - since_wall > WALL_FACTOR * budget:
+                    state["killed"] = "wall" if current is not None else "startup"
                     return state
                 if now >= next_cpu:
                     next_cpu = now + 0.5
                     used = tree_cpu_seconds(proc.pid) - since_cpu
-                    state["cpu"] = used
-                    if used > self.budgets[current]:
-                        state["killed"] = "cpu"
+                    if used > budget:
+                        state["killed"] = "cpu" if current is not None else "startup"
                         return state
         finally:
             self._kill(proc)
@@ -843,8 +853,8 @@ class _Run:
             proc.kill()
         except OSError:
             pass
-        if self.mode.uid is not None:
-            kill_uid(self.mode.uid)
+        if self.uid is not None:
+            kill_uid(self.uid)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -874,12 +884,18 @@ class _Run:
                 f"({state['violation']!r}); the check was stopped and counts as failed",
             )
             return [i for i in left if i != culprit]
-        if killed == "deadline" or current is None:
+        if killed in ("deadline", "startup") or current is None:
             # Died (or hung) before its next check started: nothing to gain from another try.
             if killed == "deadline":
                 reason = (
                     "the submission's process ran past its deadline "
                     f"({self.deadline:.0f} s for start-up and every check)"
+                )
+            elif killed == "startup":
+                reason = (
+                    "the submission's process was stopped while starting (importing the "
+                    f"submission) after its {self.startup:.0f} s start-up budget: look for "
+                    "work done at import time (training, loading data) outside functions"
                 )
             else:
                 reason = "the submission's process could not start" + (
@@ -911,6 +927,19 @@ class _Run:
             reason = _death_reason(returncode, self.limits, self.cpu_cap)
             outcomes[current] = Outcome("crashed", _with_output(reason, output))
         return [i for i in left if i != current]
+
+
+def _take_uid() -> int:
+    with _uid_lock:
+        if not _free_uids:
+            raise RuntimeError("more questions at once than reduced-mode uids")
+        return _free_uids.pop(0)
+
+
+def _give_uid(uid: int) -> None:
+    kill_uid(uid)
+    with _uid_lock:
+        _free_uids.append(uid)
 
 
 def _remove(path: Path) -> None:

@@ -401,3 +401,14 @@ def test_the_reduced_mode_still_holds(name, tmp_path):
     assert scores["2.2.2"].score == 0 and words in scores["2.2.2"].feedback
     assert scores["2.2.1"].score == scores["2.2.1"].max_score
     assert "sandbox: reduced" in json.loads((tmp_path / "r.json").read_text())["output"]
+
+
+@pytest.mark.slow
+def test_an_endless_loop_at_import_is_stopped_by_the_start_up_budget(tmp_path):
+    """Start-up (importing the submission) has its own CPU budget: 60 s, scaled here by
+    --time-factor 0.1 to 6 s, not the question's whole budget."""
+    sub = _submission(tmp_path / "loop_at_import", "while True:\n    pass\n")
+    limits = Limits(memory_mb=2048, time_factor=0.1)
+    result, _ = grade_one(str(sub), select("2.2.2"), limits)
+    (score,) = result.scores
+    assert score.score == 0 and "while starting" in score.feedback, score.feedback
