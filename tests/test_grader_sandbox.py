@@ -321,3 +321,22 @@ def test_a_slow_correct_batching_gets_full_marks_next_to_a_cpu_hog(tmp_path):
     assert score.score == score.max_score, score.feedback
     large = max(score.checks, key=lambda c: c.check.budget)
     print(f"the 10,800-row check took {large.seconds:.0f} s of wall time under load")
+
+
+# ---------------------------------------------------------------- pytest --impl DIR
+@pytest.mark.slow
+def test_pytest_impl_dir_never_loads_the_submissions_conftest(tmp_path):
+    """``pytest --impl DIR`` (a space, as tox passes it): DIR is the option's value, not a
+    test path whose conftest.py pytest would run in the tester's process."""
+    sub = _student(tmp_path / "sub")
+    marker = tmp_path / "conftest-ran"
+    (sub / "conftest.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTEST_PLUGINS="grader.pytest_plugin")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--impl", str(sub), "-q", "-p", "no:cacheprovider",
+         "tests/test_nn_softmax.py"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert str(sub) in proc.stdout  # the submission was tested
+    assert not marker.exists(), "the submission's conftest.py ran"
