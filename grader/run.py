@@ -15,9 +15,14 @@ def preload() -> None:
     """Import everything the grader's process will use before any submission runs, so that
     nothing a submission's process could have touched is imported later (the figures'
     matplotlib, the report writers, the checks)."""
+    import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
     import matplotlib.patches  # noqa: F401
+    import PIL.features  # noqa: F401
     from matplotlib import colormaps  # noqa: F401
+    from PIL import Image
+
+    Image.init()  # every image plugin, not on first use
 
     import grader.checks  # noqa: F401
     import grader.grade  # noqa: F401

@@ -340,3 +340,27 @@ def test_pytest_impl_dir_never_loads_the_submissions_conftest(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert str(sub) in proc.stdout  # the submission was tested
     assert not marker.exists(), "the submission's conftest.py ran"
+
+
+@pytest.mark.slow
+def test_the_grader_imports_what_it_uses_before_the_first_submission_runs(tmp_path):
+    """After :func:`grader.run.preload`, grading (a figure drawn, the report written) imports
+    nothing new of the grader or of what it draws with."""
+    script = (
+        "import sys\n"
+        "from grader.run import grade_one, preload\n"
+        "from grader.__main__ import select\n"
+        "preload()\n"
+        "before = set(sys.modules)\n"
+        f"grade_one('solutions', select('2.2.2,4.3'), None, out={str(tmp_path / 'out')!r},\n"
+        f"          results={str(tmp_path / 'r.json')!r})\n"
+        "late = sorted(m for m in set(sys.modules) - before\n"
+        "              if m.split('.')[0] in ('grader', 'coursedata', 'matplotlib', 'PIL'))\n"
+        "print('LATE', late)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert list((tmp_path / "out").glob("*.png")), "no figure was drawn: the test shows nothing"
+    assert proc.stdout.split("LATE", 1)[1].strip() == "[]", proc.stdout
