@@ -321,11 +321,27 @@ def _data_binds() -> list[str]:
             if entry.name in HIDDEN_DATA or entry.is_symlink() and not entry.exists():
                 continue
             args += ["--ro-bind", str(entry), str(folder / entry.name)]
-    for name, value in os.environ.items():
-        if (name.startswith("NRK_") and name.endswith("_DIR")) or name == "TORCH_HOME":
-            if name != "NRK_DATA_DIR" and Path(value).is_dir():
-                args += ["--ro-bind", value, value]
+    for name, value in _data_env().items():
+        if name != "NRK_DATA_DIR" and Path(value).is_dir():
+            args += ["--ro-bind", value, value]
     return args
+
+
+def _data_env() -> dict:
+    """Where the data lives (``NRK_DATA_DIR``, ``NRK_CIFAR10_DIR`` ...) and PyTorch's cache
+    of pretrained weights (``TORCH_HOME``, else the grader's ``~/.cache/torch`` when it
+    exists: the child's home is its scratch folder)."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if (name.startswith("NRK_") and name.endswith("_DIR")) or name == "TORCH_HOME"
+    }
+    if "TORCH_HOME" not in env:
+        cache = os.environ.get("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+        torch_home = Path(cache, "torch").expanduser()
+        if torch_home.is_dir():
+            env["TORCH_HOME"] = str(torch_home)
+    return env
 
 
 def _input_paths(inputs: list[dict]) -> list[str]:
@@ -587,22 +603,24 @@ def run_question(
         for i, values in enumerate(task_inputs):
             write_inputs(jobdir, i, values)
         uid = _take_uid() if mode.uid is not None else None
-        if uid is not None:
-            os.chmod(tmp, 0o711)
-            for path in (jobdir, work):
-                os.chown(path, uid, uid)
-        pending = list(range(len(checks)))
-        keys = [_work_key(c, v) for c, v in zip(checks, task_inputs)]
-        binds = _input_paths(task_inputs)
-        reported: set[int] = set()
-        while pending:
-            before = set(pending)
-            run = _Run(spec, checks, pending, jobdir, work, limits, mode, binds, uid)
-            pending = run.go(outcomes, on_outcome, reported)
-            _skip_shared_work(checks, keys, before - set(pending), pending, outcomes)
-            pending = [i for i in pending if outcomes[i] is None]
-        if uid is not None:
-            _give_uid(uid)
+        try:
+            if uid is not None:
+                os.chmod(tmp, 0o711)
+                for path in (jobdir, work):
+                    os.chown(path, uid, uid)
+            pending = list(range(len(checks)))
+            keys = [_work_key(c, v) for c, v in zip(checks, task_inputs)]
+            binds = _input_paths(task_inputs)
+            reported: set[int] = set()
+            while pending:
+                before = set(pending)
+                run = _Run(spec, checks, pending, jobdir, work, limits, mode, binds, uid)
+                pending = run.go(outcomes, on_outcome, reported)
+                _skip_shared_work(checks, keys, before - set(pending), pending, outcomes)
+                pending = [i for i in pending if outcomes[i] is None]
+        finally:
+            if uid is not None:
+                _give_uid(uid)
     final = [o or Outcome("not run", "the check did not run") for o in outcomes]
     if on_outcome:  # what did not come back from a child (timeouts, crashes, skipped)
         for i, outcome in enumerate(final):
@@ -697,11 +715,7 @@ class _Run:
             "PYTHONHASHSEED": "0",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        # where the data lives (NRK_DATA_DIR, NRK_CIFAR10_DIR ...) and cached weights
-        for name, value in os.environ.items():
-            if (name.startswith("NRK_") and name.endswith("_DIR")) or name == "TORCH_HOME":
-                env[name] = value
-        return env
+        return env | _data_env()
 
     def _command(self) -> list[str]:
         python = [sys.executable, "-I", str(CHILD), str(self.jobdir)]
