@@ -2,7 +2,7 @@
 
 Runs the benchmarks, prints a table, writes ``benchmarks/results.json`` (``{"context": ...,
 "results": [{name, value, unit, ratio, vs, target, met, load, note, ...}]}``), the markdown
-report ``benchmarks/RESULTS.md`` and the growth figure ``benchmarks/out/growth.png``.
+report ``docs/benchmarks.md`` and the growth figure ``benchmarks/out/growth.png``.
 
 Where ``OPENBLAS_CORETYPE`` or ``OPENBLAS_L2_SIZE`` is set, the command reports both and
 re-executes itself without them (before numpy loads OpenBLAS), for this command only; the
@@ -73,9 +73,9 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--markdown",
-        default=str(HERE / "RESULTS.md"),
+        default=str(HERE.parent / "docs" / "benchmarks.md"),
         metavar="FILE",
-        help="markdown report (default benchmarks/RESULTS.md); '' for none",
+        help="markdown report (default docs/benchmarks.md); '' for none",
     )
     parser.add_argument(
         "--render",
