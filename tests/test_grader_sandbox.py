@@ -302,7 +302,9 @@ def get_random_batches(x, y, batch_size):
 def test_a_slow_correct_batching_gets_full_marks_next_to_a_cpu_hog(tmp_path):
     """Issue 11: the same code, the same grade under load. The budgets are CPU time, so
     busy neighbours (one hog per core) slow the check's wall clock, not its verdict. The
-    budgets are halved (--time-factor 0.5: 90 s for the 10,800 rows) to keep the test short."""
+    real budgets (180 s for the 10,800 rows): CPU time itself grows when neighbours compete
+    for memory bandwidth (a loaded 2-core machine measured over 90 s for this loop), and the
+    generous budget is what absorbs that."""
     from grader.__main__ import grade_one, select
 
     sub = _student(tmp_path / "slow", SLOW_BATCHES)
@@ -311,7 +313,7 @@ def test_a_slow_correct_batching_gets_full_marks_next_to_a_cpu_hog(tmp_path):
         for _ in range(os.cpu_count() or 2)
     ]
     try:
-        result, error = grade_one(str(sub), select("2.4"), Limits(time_factor=0.5))
+        result, error = grade_one(str(sub), select("2.4"), Limits())
     finally:
         for hog in hogs:
             hog.kill()
