@@ -142,6 +142,38 @@ def test_every_private_key_is_an_input_of_its_check():
         assert not set(check.private) & set(check.task_inputs(inputs))
 
 
+def test_no_private_key_reaches_the_job_folder_of_any_check(monkeypatch):
+    """Every check with judge-only inputs, through run_question's real writer: the files the
+    child could read hold none of its private keys (the child itself is not started)."""
+    from grader import sandbox
+
+    written = []
+
+    class Recorder:
+        def __init__(self, spec, checks, pending, jobdir, *rest):
+            self.jobdir = jobdir
+
+        def go(self, outcomes, on_outcome, reported):
+            for path in sorted(self.jobdir.iterdir()):
+                if path.suffix == ".json":
+                    written.append((path.name, set(json.loads(path.read_text()))))
+                elif path.suffix == ".npz":
+                    with np.load(path) as data:
+                        written.append((path.name, set(data.files)))
+            return []
+
+    monkeypatch.setattr(sandbox, "_Run", Recorder)
+    tagged = [c for c in CHECKS if c.private and not (c.available and c.available())]
+    assert tagged
+    for check in tagged:
+        written.clear()
+        inputs = check.inputs() if check.inputs else {}
+        run_question({"spec": "x", "package": "kata"}, [check], [inputs], Limits())
+        names = set().union(*(keys for _, keys in written))
+        assert names, "nothing was written: the test would show nothing"
+        assert not names & set(check.private), f"Q{check.question} '{check.name}'"
+
+
 def _echo_check(private=("answer",)):
     """Q2.2.2's task (softmax of inputs['x']); the judge wants the private 'answer'."""
     from grader.checks.q2 import softmax_task
