@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -339,6 +340,17 @@ def test_a_slow_correct_batching_gets_full_marks_next_to_a_cpu_hog(tmp_path):
     generous budget is what absorbs that."""
     from grader.__main__ import grade_one, select
 
+    # The premise: this code needs well under its 180 s of CPU here. Estimated from a quarter
+    # of the rows (the cost grows with N squared); on a machine whose memory bandwidth is
+    # saturated by other jobs CPU time itself inflates, and the test has nothing to show.
+    namespace = {"np": np}
+    exec(SLOW_BATCHES, namespace)
+    rows = np.random.default_rng(0).random((2700, 1024))
+    start = time.process_time()
+    namespace["get_random_batches"](rows, rows[:, :36], 64)
+    estimate = 16 * (time.process_time() - start)
+    if estimate > 0.6 * 180:
+        pytest.skip(f"memory contention: the loop would need about {estimate:.0f} s of CPU")
     sub = _student(tmp_path / "slow", SLOW_BATCHES)
     hogs = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -354,7 +366,7 @@ def test_a_slow_correct_batching_gets_full_marks_next_to_a_cpu_hog(tmp_path):
     (score,) = result.scores
     assert score.score == score.max_score, score.feedback
     large = max(score.checks, key=lambda c: c.check.budget)
-    print(f"the 10,800-row check took {large.seconds:.0f} s of wall time under load")
+    print(f"estimated {estimate:.0f} s of CPU; the check took {large.seconds:.0f} s of wall time")
 
 
 # ---------------------------------------------------------------- pytest --impl DIR
