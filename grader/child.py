@@ -178,8 +178,6 @@ def main(jobdir: str) -> int:
     if job.get("source"):
         _copy_submission(job["source"], job["folder"])
     sys.path.insert(0, job["root"])
-    if job.get("folder"):
-        sys.path.insert(0, job["folder"])
     from grader import shims
     from grader.implementation import Implementation
 
@@ -187,6 +185,8 @@ def main(jobdir: str) -> int:
     for check in job["checks"]:  # the grader's task modules, before any submission code
         importlib.import_module(check["task"].partition(":")[0])
     _hide_answers(job)
+    if job.get("folder"):  # after the grader's own modules: a student's grader.py shadows none
+        sys.path.insert(0, job["folder"])
     impl = Implementation(job["spec"], package=job.get("package"), folder=job.get("folder"))
     if impl.folder is not None:
         impl.folder = Path(impl.folder)
