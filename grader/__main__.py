@@ -134,20 +134,21 @@ def select(ids: str | None):
     return [known[i] for i in wanted]
 
 
-def use_photos(args) -> None:
-    """Hand --photos, --truth and --q4-weights to the Q4 checks (before they are built)."""
-    from pathlib import Path
+def use_photos(args) -> list:
+    """The checks to grade with: the Q4 ones on --photos, --truth and --q4-weights (passed
+    to them as ``grader.checks.q4.PhotoOptions``), or on the samples."""
+    from grader.checks import all_checks
+    from grader.checks.q4 import PhotoOptions
 
-    for value, name in (
-        (args.photos, "NRK_Q4_PHOTOS"),
-        (args.truth, "NRK_Q4_TRUTH"),
-        (args.q4_weights, "NRK_Q4_WEIGHTS"),
-    ):
+    paths = {}
+    options = (args.photos, "photos"), (args.truth, "truth"), (args.q4_weights, "weights")
+    for value, name in options:
         if value:
             path = Path(value).expanduser().resolve()
             if not path.exists():
                 raise SystemExit(f"error: {value} does not exist")
-            os.environ[name] = str(path)
+            paths[name] = path
+    return all_checks(PhotoOptions(**paths))
 
 
 def limits_from(args):
@@ -170,7 +171,7 @@ def main(argv=None) -> int:
     if argv and argv[0] in COMMANDS:
         return COMMAND_MAIN[argv[0]](argv[1:])
     args = parse_args(argv)
-    use_photos(args)
+    checks = use_photos(args)
     from grader.report import table
 
     questions = select(args.questions)
@@ -183,6 +184,7 @@ def main(argv=None) -> int:
         args.library_penalty,
         log=lambda line: print(line, file=sys.stderr, flush=True),
         jobs=args.jobs,
+        checks=checks,
     )
     if error and not result.scores[0].checks:
         print(f"error: {error}", file=sys.stderr)
@@ -219,7 +221,7 @@ def batch_main(argv) -> int:
     )
     _grading_options(parser)
     args = parser.parse_args(argv)
-    use_photos(args)
+    checks = use_photos(args)
     csv_path = grade_batch(
         Path(args.submissions),
         Path(args.out),
@@ -229,6 +231,7 @@ def batch_main(argv) -> int:
         figures=args.figures,
         library_penalty=args.library_penalty,
         log=lambda line: print(line, file=sys.stderr, flush=True),
+        checks=checks,
     )
     print(f"Wrote {csv_path}")
     return 0
@@ -248,12 +251,26 @@ def _artifact_main(name: str, description: str, default: str, build):
 def gradescope_zip_main(argv) -> int:
     from grader.packaging import build_gradescope_zip
 
-    return _artifact_main(
-        "gradescope-zip",
-        "Build Gradescope's autograder.zip (setup.sh, run_autograder and this grader).",
-        "autograder.zip",
-        build_gradescope_zip,
-    )(argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m grader gradescope-zip",
+        description="Build Gradescope's autograder.zip (setup.sh, run_autograder and this grader).",
+    )
+    parser.add_argument("out", nargs="?", default="autograder.zip", metavar="OUT.zip")
+    parser.add_argument(
+        "--with-q6-data",
+        action="store_true",
+        help="setup.sh downloads Q6's datasets at build time (python -m coursedata.download)",
+    )
+    parser.add_argument("--sun-url", default=None, help="with it: the SUN subset's archive")
+    parser.add_argument("--sun-sha256", default=None, help="and its sha256")
+    args = parser.parse_args(argv)
+    if (args.sun_url or args.sun_sha256) and not args.with_q6_data:
+        parser.error("--sun-url and --sun-sha256 go with --with-q6-data")
+    out = build_gradescope_zip(
+        args.out, with_q6_data=args.with_q6_data, sun_url=args.sun_url, sun_sha256=args.sun_sha256
+    )
+    print(f"Wrote {out}")
+    return 0
 
 
 def export_main(argv) -> int:
@@ -290,11 +307,13 @@ def checks_main(argv) -> int:
     args = parser.parse_args(argv)
     for question in select(args.questions):
         checks = [c for c in CHECKS if c.question == question.id]
-        total = sum(c.weight for c in checks) or 1.0
+        total = sum(c.weight for c in checks if not c.feedback) or 1.0
         kind = "written, not scored" if question.written else f"{question.points} points"
         print(f"Q{question.id} {question.title} ({kind})")
         for c in checks:
             share = "" if question.written else f"{question.points * c.weight / total:5.2f} pts  "
+            if c.feedback and not question.written:
+                share = "feedback   "
             print(f"    {share}budget {c.budget:>5.0f} s  {c.name}")
     return 0
 

@@ -54,6 +54,7 @@ def grade_batch(
     figures: bool = False,
     library_penalty: bool = False,
     log=None,
+    checks: list | None = None,
 ) -> Path:
     """Grade every entry of ``submissions``; return the path of ``grades.csv``.
 
@@ -71,6 +72,8 @@ def grade_batch(
         Submissions graded at once (each runs its questions one after the other).
     figures : bool
         Also write each student's figures and ``report.html``.
+    checks : list of Check, optional
+        The checks to grade with (the Q4 ones on an instructor's photos); default all.
     """
     preload()
     out.mkdir(parents=True, exist_ok=True)
@@ -89,6 +92,7 @@ def grade_batch(
             out=folder if figures else None,
             results=folder / "results.json",
             library_penalty=library_penalty,
+            checks=checks,
         )
         if log:
             core, core_max, extra, _ = totals(result.scores)

@@ -149,6 +149,8 @@ def _check_rows(s: QuestionScore, limits) -> list[str]:
             points = "not scored"
         elif c.outcome in (NOT_PROVIDED, NOT_GRADABLE):
             points = "n/a"
+        elif c.check.feedback:
+            points = "feedback, no points"
         else:
             points = f"{c.points:g}/{c.max_points:g}"
         budget = limits.budget(c.check) if limits is not None else c.check.budget

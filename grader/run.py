@@ -34,9 +34,19 @@ def preload() -> None:
 
 
 def grade_one(
-    spec, questions, limits, out=None, results=None, library_penalty=False, log=None, jobs=1
+    spec,
+    questions,
+    limits,
+    out=None,
+    results=None,
+    library_penalty=False,
+    log=None,
+    jobs=1,
+    checks=None,
 ):
     """Grade ``spec``; write results.json and report.html whatever happens.
+
+    ``checks``: the checks to grade with (the Q4 ones on an instructor's photos); default all.
 
     Returns
     -------
@@ -59,7 +69,7 @@ def grade_one(
     try:
         mode_line = sandbox_mode(limits).line
         with open_submission(spec) as submission:
-            result = grade(submission, questions, limits, out, library_penalty, log, jobs)
+            result = grade(submission, questions, limits, out, library_penalty, log, jobs, checks)
             result.skipped = list(submission.skipped)
     except (ImplementationError, SandboxUnavailable) as exc:
         error = str(exc)
