@@ -1,6 +1,9 @@
 """The grader's sandbox: start-up overhead per question, and the grader's peak memory while a
 submission returns far too much.
 
+* ``sandbox.startup.bwrap``: bubblewrap's own start-up, the child's command line (its
+  namespaces and ~100 read-only binds) running ``/bin/true``, less ``/bin/true`` alone
+  (target <= 0.3 s): what the sandbox adds to each child, without Python's start-up noise.
 * ``sandbox.startup.overhead``: one small question (Q2.2.2's softmax on a flat submission,
   one check) run through :func:`grader.sandbox.run_question` inside bubblewrap and without
   it (``--no-sandbox``), median of the repeats; the difference is what bubblewrap costs
@@ -45,9 +48,22 @@ def _question(folder: Path, sandbox: str):
     return once
 
 
-def records(bwrap_s, reduced_s, peak_mb, mode_line, repeat) -> list[dict]:
-    """The section's records from its measurements (``bwrap_s`` None: no bubblewrap)."""
+def records(bwrap_s, reduced_s, peak_mb, mode_line, repeat, own_s=None) -> list[dict]:
+    """The section's records from its measurements (``bwrap_s`` None: no bubblewrap;
+    ``own_s``: bubblewrap's own start-up)."""
     out = []
+    if own_s is not None:
+        out.append(
+            result(
+                "sandbox.startup.bwrap",
+                round(own_s, 3),
+                "s",
+                target=f"<= {STARTUP_TARGET_S:g} s per question",
+                met=bool(own_s <= STARTUP_TARGET_S),
+                note=f"the child's bubblewrap command line running /bin/true, less /bin/true "
+                f"alone, median of {repeat}",
+            )
+        )
     if bwrap_s is not None:
         overhead = bwrap_s - reduced_s
         out.append(
@@ -99,7 +115,7 @@ def peak_memory_mb(folder: Path, sandbox: str = "auto") -> float:
 
 
 def run(repeat=5, warmup=1) -> list[dict]:
-    from grader.sandbox import Limits, sandbox_mode
+    from grader.sandbox import Limits, bwrap_prefix, sandbox_mode
 
     mode = sandbox_mode(Limits())
     with tempfile.TemporaryDirectory(prefix="nrk-bench-") as tmp:
@@ -114,9 +130,23 @@ def run(repeat=5, warmup=1) -> list[dict]:
         else:
             bwrap_s, reduced_s = None, median_time(_question(folder, "reduced"), repeat, warmup)[0]
             log(f"  one question: {reduced_s:.2f} s (no bubblewrap here: {mode.line})")
+        own_s = None
+        prefix = bwrap_prefix({"spec": "bench", "folder": str(folder)})
+        if prefix:
+            sandboxed, plain = alternating_median_times(
+                [
+                    lambda: subprocess.run([*prefix, "--", "/bin/true"], check=True),
+                    lambda: subprocess.run(["/bin/true"], check=True),
+                ],
+                max(repeat, 5),
+                warmup,
+                0.0,
+            )
+            own_s = sandboxed - plain
+            log(f"  bubblewrap's own start-up: {own_s:.3f} s")
         huge = Path(tmp) / "huge"
         huge.mkdir()
         (huge / "nn.py").write_text(STUDENT.read_text() + HUGE)
         peak = peak_memory_mb(huge)
         log(f"  the grader's peak memory on a 400 MB return: {peak:.0f} MB")
-    return records(bwrap_s, reduced_s, peak, mode.line, repeat)
+    return records(bwrap_s, reduced_s, peak, mode.line, repeat, own_s)

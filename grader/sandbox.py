@@ -344,6 +344,20 @@ def _data_env() -> dict:
     return env
 
 
+def bwrap_prefix(spec: dict, limits: Limits | None = None) -> list[str] | None:
+    """The bubblewrap command line a question's child starts with (namespaces, the read-only
+    system, the project files and data for ``spec``, capped ``/tmp`` and ``/dev/shm``),
+    before the job's own binds; None where bubblewrap cannot run. For measurements."""
+    limits = limits or Limits()
+    mode = sandbox_mode(limits)
+    if not mode.bwrap:
+        return None
+    args = [mode.bwrap, *_namespace_args(), *_system_binds()]
+    for path, size in (("/tmp", limits.tmp_mb), ("/dev/shm", limits.shm_mb)):
+        args += ["--size", str(size << 20), "--tmpfs", path]
+    return args + _project_binds(spec) + _data_binds() + ["--remount-ro", "/"]
+
+
 def _input_paths(inputs: list[dict]) -> list[str]:
     """Files a task's inputs name by absolute path (a photo, a classifier): bound read-only
     for this question only."""

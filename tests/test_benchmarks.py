@@ -261,6 +261,11 @@ def test_the_sandbox_section_reports_overhead_and_memory_against_their_targets()
     slow = {r["name"]: r for r in sandbox.records(1.5, 1.0, 400.0, "sandbox: x", 5)}
     assert slow["sandbox.startup.overhead"]["met"] is False
     assert slow["sandbox.memory.hostile_return"]["met"] is False
+    own = {r["name"]: r for r in sandbox.records(1.2, 1.0, None, "x", 5, own_s=0.12)}
+    assert (
+        own["sandbox.startup.bwrap"]["met"] is True
+        and "/bin/true" in own["sandbox.startup.bwrap"]["note"]
+    )
     # without bubblewrap there is no overhead to report, only the plain start-up
     assert "sandbox.startup.overhead" not in {
         r["name"] for r in sandbox.records(None, 1.0, None, "sandbox: reduced (x)", 5)
