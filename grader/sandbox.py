@@ -113,7 +113,7 @@ class Limits:
     time_factor: float = 1.0  # multiplies every check's budget (slow graders, --time-factor)
     max_check_seconds: float | None = None  # caps any one check's budget (--timeout)
     tmp_mb: int = 512  # the sandbox's /tmp and scratch folder (RAM), each
-    shm_mb: int = 64  # the sandbox's /dev/shm
+    shm_mb: int = 256  # the sandbox's /dev/shm (PyTorch DataLoader workers pass batches there)
     sandbox: str = "auto"  # auto | require (bubblewrap or refuse) | reduced (--no-sandbox)
 
     def budget(self, check: Check) -> float:
