@@ -129,8 +129,13 @@ def select(ids: str | None):
     wanted = [i.strip().removeprefix("Q") for i in ids.split(",") if i.strip()]
     known = {q.id: q for q in QUESTIONS}
     unknown = [i for i in wanted if i not in known]
-    if unknown:
-        raise SystemExit(f"unknown question(s) {unknown}; known: {', '.join(known)}")
+    if unknown or not wanted:
+        print(
+            f"error: --questions {ids!r}: no question {', '.join(unknown) or '(none named)'}; "
+            f"the valid question ids are {', '.join(known)}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)  # a bad argument, as argparse reports them
     return [known[i] for i in wanted]
 
 
@@ -191,7 +196,7 @@ def main(argv=None) -> int:
         if args.results:
             print(f"wrote {args.results}", file=sys.stderr)
         return 2
-    print(table(result.scores, result.label, result.sandbox))
+    print(table(result.scores, result.label, sandbox=result.sandbox))
     if result.notes:
         print(f"\n{result.notes}")
     print(f"\nGraded in {result.seconds:.0f} s.")

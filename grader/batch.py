@@ -21,7 +21,6 @@ from grader.questions import Question
 from grader.report import totals
 from grader.run import grade_one, preload
 from grader.sandbox import Limits
-from grader.scoring import NOT_GRADABLE, WRITTEN
 
 
 def entries(folder: Path) -> list[Path]:
@@ -109,9 +108,8 @@ def grade_batch(
         )
         for name, result, error in rows:
             core, core_max, extra, _ = totals(result.scores)
-            cells = [
-                "" if s.status in (NOT_GRADABLE, WRITTEN) else f"{s.score:g}" for s in result.scores
-            ]
+            # a question worth nothing here (written, or not gradable on this machine) is empty
+            cells = ["" if not s.max_score else f"{s.score:g}" for s in result.scores]
             notes = error.splitlines()[0] if error else result.notes.replace("\n", " ")
             writer.writerow([name, f"{core:g}", f"{core_max:g}", f"{extra:g}", *cells, notes])
     return csv_path

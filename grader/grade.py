@@ -93,7 +93,7 @@ def _judge(check: Check, inputs: dict, outcome: Outcome) -> CheckResult:
     if outcome.status == "not implemented":
         return CheckResult(check, NOT_IMPLEMENTED, outcome.message)
     if outcome.status == "not provided":
-        return CheckResult(check, NOT_PROVIDED, f"needs the kata layout: {outcome.message}")
+        return CheckResult(check, NOT_PROVIDED, outcome.message)
     return CheckResult(check, FAILED, outcome.message, outcome.seconds)
 
 
