@@ -61,18 +61,15 @@ def pytest_pycollect_makemodule(module_path, parent):
         _hypothesis_profiles()
 
 
+# ``--impl`` is registered by this plugin (also an entry point, so that it is known before
+# pytest reads a folder named after it as a test path and loads that folder's conftest.py).
+pytest_plugins = ["grader.pytest_plugin"]
+
 NOT_IMPLEMENTED = "not implemented"
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("nn-recognition-kata")
-    group.addoption(
-        "--impl",
-        default=None,
-        help="implementation to test: kata (default), solutions, or a folder in the "
-        "handout's flat layout (nn.py, util.py ...); write --impl=DIR for a folder outside "
-        "this repository. Env: NRK_IMPL.",
-    )
     group.addoption(
         "--run-slow",
         action="store_true",

@@ -25,8 +25,8 @@ from pathlib import Path
 from .blas import OPENBLAS_OVERRIDES, clean_environment
 
 HERE = Path(__file__).resolve().parent
-ALL_SECTIONS = ("training", "growth", "q2", "q4", "install", "suite", "blas", "q6")
-DEFAULT_SECTIONS = ("training", "growth", "q2", "q4", "install", "blas")
+ALL_SECTIONS = ("training", "growth", "q2", "q4", "install", "suite", "blas", "q6", "sandbox")
+DEFAULT_SECTIONS = ("training", "growth", "q2", "q4", "install", "blas", "sandbox")
 REEXEC_MARKER = "NRK_BENCHMARKS_UNSET"  # JSON of the settings removed before re-executing
 
 
@@ -214,7 +214,17 @@ def main(argv=None):
             )
 
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from . import blas, growth, install_size, q2_checker, q4_photos, report, suite_times, training
+    from . import (
+        blas,
+        growth,
+        install_size,
+        q2_checker,
+        q4_photos,
+        report,
+        sandbox,
+        suite_times,
+        training,
+    )
     from .common import load_average, log
 
     numpy_threads = blas.numpy_blas()["threads"]
@@ -259,6 +269,8 @@ def main(argv=None):
             from . import q6_data
 
             records += q6_data.run(quick=quick)
+        elif section == "sandbox":
+            records += sandbox.run(args.repeat, args.warmup)
     context["load_end"] = load_average()
     json_path = Path(args.json)
     if args.q6 and json_path.is_file():  # keep the other sections' last results

@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-import traceback
 from pathlib import Path
 
 from grader.questions import QUESTIONS
+from grader.run import grade_one
+
+__all__ = ["grade_one", "main", "select"]
 
 COMMANDS = ("batch", "gradescope-zip", "export", "release", "checks")
 
@@ -69,6 +70,17 @@ def _grading_options(parser: argparse.ArgumentParser) -> None:
         "reference classifier data/q4_reference_net.npz",
     )
     parser.add_argument(
+        "--require-sandbox",
+        action="store_true",
+        help="refuse to grade unless each submission process runs in bubblewrap (without it, "
+        "the grader runs in reduced isolation and says so in every report)",
+    )
+    parser.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="do not use bubblewrap (reduced isolation, reported as such; for debugging)",
+    )
+    parser.add_argument(
         "--library-penalty",
         action="store_true",
         help="fail the checks of modules that import libraries outside the handout's rule "
@@ -81,6 +93,9 @@ def parse_args(argv):
         prog="python -m grader",
         description="Score an implementation with the handout's points. Other commands: "
         "batch, gradescope-zip, export, release, checks (python -m grader COMMAND --help).",
+        epilog="This is the grade: each question runs in its own sandboxed, capped process. "
+        "`pytest --impl DIR` is a self-check, not a grade: it runs the code in pytest's own "
+        "process, without the sandbox.",
     )
     parser.add_argument(
         "--impl",
@@ -145,62 +160,15 @@ def limits_from(args):
     from grader.sandbox import Limits
 
     options = {"time_factor": args.time_factor, "max_check_seconds": args.timeout}
+    if args.require_sandbox and args.no_sandbox:
+        raise SystemExit("error: --require-sandbox and --no-sandbox contradict each other")
+    if args.require_sandbox:
+        options["sandbox"] = "require"
+    elif args.no_sandbox:
+        options["sandbox"] = "reduced"
     if args.memory:
         options["memory_mb"] = args.memory
     return Limits(**options)
-
-
-def grade_one(
-    spec,
-    questions,
-    limits,
-    out=None,
-    results=None,
-    library_penalty=False,
-    log=None,
-    jobs=1,
-    checks=None,
-):
-    """Grade ``spec``; write results.json and report.html whatever happens.
-
-    Returns
-    -------
-    grade : Grade or None
-        None when the submission could not be opened (then ``error`` says why).
-    error : str
-        Why nothing could be graded, or "".
-    """
-    from grader.grade import Grade, grade
-    from grader.implementation import ImplementationError
-    from grader.report import gradescope_results, write_results
-    from grader.scoring import failed_everywhere
-    from grader.submission import open_submission
-
-    start = time.monotonic()
-    result, error = None, ""
-    try:
-        with open_submission(spec) as submission:
-            result = grade(submission, questions, limits, out, library_penalty, log, jobs, checks)
-    except ImplementationError as exc:
-        error = str(exc)
-    except Exception:  # the grader's own failure: still leave a valid results.json
-        error = "the grader failed: " + traceback.format_exc(limit=5)
-    if result is None:
-        result = Grade(str(spec), failed_everywhere(questions, error), time.monotonic() - start)
-    if results:
-        notes = result.notes + (f"\n{error}" if error else "")
-        write_results(results, gradescope_results(result.scores, result.seconds, notes.strip()))
-    if out:
-        _write_html(result, out)
-    return result, error
-
-
-def _write_html(result, out) -> Path | None:
-    try:
-        from grader.html_report import write_html
-    except ImportError:
-        return None
-    return write_html(result, Path(out))
 
 
 def main(argv=None) -> int:
@@ -228,7 +196,7 @@ def main(argv=None) -> int:
         if args.results:
             print(f"wrote {args.results}", file=sys.stderr)
         return 2
-    print(table(result.scores, result.label))
+    print(table(result.scores, result.label, sandbox=result.sandbox))
     if result.notes:
         print(f"\n{result.notes}")
     print(f"\nGraded in {result.seconds:.0f} s.")

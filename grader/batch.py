@@ -1,31 +1,40 @@
 """Grade a whole class: every submission folder or zip in a directory, in parallel.
 
 Writes ``OUT/grades.csv`` (one row per student, one column per question) and
-``OUT/<student>/results.json`` (Gradescope's format) for each one. A submission that cannot
-be graded at all (an empty folder, a broken zip) gets its row with zeros and the reason.
+``OUT/students/<student>/results.json`` (Gradescope's format) for each one, so no student's
+folder name can collide with the class's files. Each submission is copied once, safely (see
+:func:`grader.submission.open_submission`), and each of its questions runs in a sandbox that
+sees that copy only: never the class folder, another student's files or ``OUT``. A
+submission that cannot be graded at all (an empty folder, a broken zip) gets its row with
+zeros and the reason.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grader.questions import Question
 from grader.report import totals
+from grader.run import grade_one, preload
 from grader.sandbox import Limits
 
 
 def entries(folder: Path) -> list[Path]:
-    """The submissions in ``folder``: its sub-folders and ``.zip`` files, by name."""
+    """The submissions in ``folder``: its sub-folders and ``.zip`` files, by name (links
+    and anything that is not a real folder or regular file are left out)."""
     if not folder.is_dir():
         raise SystemExit(f"batch: {folder} is not a folder of submissions")
-    found = [
-        p
-        for p in folder.iterdir()
-        if not p.name.startswith((".", "__")) and (p.is_dir() or p.suffix.lower() == ".zip")
-    ]
+    found = []
+    for p in folder.iterdir():
+        mode = p.lstat().st_mode
+        if p.name.startswith((".", "__")):
+            continue
+        if stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and p.suffix.lower() == ".zip"):
+            found.append(p)
     return sorted(found, key=lambda p: p.name)
 
 
@@ -53,7 +62,7 @@ def grade_batch(
     submissions : Path
         A folder holding one folder or ``.zip`` per student.
     out : Path
-        Where ``grades.csv`` and each student's folder go.
+        Where ``grades.csv`` and ``students/<name>/`` go.
     questions : list of Question
         The questions graded.
     limits : Limits, optional
@@ -65,15 +74,15 @@ def grade_batch(
     checks : list of Check, optional
         The checks to grade with (the Q4 ones on an instructor's photos); default all.
     """
-    from grader.__main__ import grade_one
-
+    preload()
     out.mkdir(parents=True, exist_ok=True)
+    students = out / "students"
     todo = entries(submissions)
     names = _unique([student_name(p) for p in todo])
 
     def one(item):
         path, name = item
-        folder = out / name
+        folder = students / name
         folder.mkdir(parents=True, exist_ok=True)
         result, error = grade_one(
             str(path),

@@ -1,17 +1,22 @@
 """The submission's process: run the tasks of one question's checks and write back plain data.
 
-Started by :mod:`grader.sandbox` as ``python -I grader/child.py JOBDIR`` in a scratch folder.
-It caps its own resources before any submission code runs, then for each check of the job:
-writes ``start i`` to ``JOBDIR/progress``, loads the inputs, calls the task, and writes
-``JOBDIR/out_i.npz`` (arrays) plus ``JOBDIR/out_i.json`` (status, strings, timings).
+Started by :mod:`grader.sandbox` as ``python -I grader/child.py JOBDIR`` in a scratch folder
+(inside bubblewrap when it can run). It caps its own resources before any submission code
+runs, copies the submission into its scratch folder, imports the job's task modules, then
+for each check of the job: writes ``start i`` on the progress pipe, loads the inputs, calls
+the task, writes ``JOBDIR/out_i_k.npy`` (one file per array) plus ``JOBDIR/out_i.json``
+(status, strings, the arrays' names, timings) and writes ``done i``.
 
-Nothing here decides a grade: the grader's process re-reads and re-validates everything.
+Nothing here decides a grade or a deadline: the grader's process keeps the clock, accepts
+only the progress lines it expects, and re-reads and re-validates everything under caps.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import json
+import os
 import resource
 import sys
 import time
@@ -37,6 +42,17 @@ def set_limits(limits: dict) -> None:
         soft, hard = resource.getrlimit(which)
         value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
         resource.setrlimit(which, (value, hard))
+
+
+def save_outputs(jobdir: Path, index: int, record: dict, arrays: dict) -> None:
+    """Write one check's record (``out_i.json``) and arrays (``out_i_k.npy``)."""
+    import numpy as np
+
+    if record.get("status") == "ok":
+        record["arrays"] = list(arrays)
+        for k, value in enumerate(arrays.values()):
+            np.save(jobdir / f"out_{index}_{k}.npy", value, allow_pickle=False)
+    (jobdir / f"out_{index}.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 def load_inputs(jobdir: Path, index: int) -> dict:
@@ -87,7 +103,7 @@ def _where(exc: BaseException) -> str:
 
 
 def run_check(job: dict, check: dict, impl) -> dict:
-    """Run one task; return its status record (the arrays are written by the caller)."""
+    """Run one task; write what it returned into the job folder; return its status record."""
     from grader.implementation import NotProvided
 
     module_name, _, func_name = check["task"].partition(":")
@@ -117,39 +133,74 @@ def run_check(job: dict, check: dict, impl) -> dict:
     except Exception as exc:
         return {"status": "error", "message": f"{type(exc).__name__}: {exc}{_where(exc)}"}
     seconds = time.monotonic() - start
-    out = Path(job["jobdir"]) / f"out_{check['index']}"
-    if arrays:
-        import numpy as np
+    record = {"status": "ok", "values": values, "none": nones, "seconds": round(seconds, 3)}
+    save_outputs(Path(job["jobdir"]), check["index"], record, arrays)
+    return record
 
-        np.savez(out.with_suffix(".npz"), **arrays)
-    return {"status": "ok", "values": values, "none": nones, "seconds": round(seconds, 3)}
+
+class _Blocked(importlib.abc.MetaPathFinder):
+    """Refuses modules the submission must not import (the references, the oracle)."""
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if any(name == n or name.startswith(n + ".") for n in self.names):
+            raise ImportError(f"{name} is not available to the submission's code")
+        return None
+
+
+def _hide_answers(job: dict) -> None:
+    """After the tasks are imported: the oracle and the references cannot be imported."""
+    blocked = ["grader.oracle", "grader.q4_reference"]
+    if job.get("package") != "solutions":
+        blocked.append("solutions")
+    for name in [m for m in sys.modules if m in blocked]:
+        del sys.modules[name]
+    grader = sys.modules.get("grader")
+    if grader is not None and hasattr(grader, "oracle"):
+        delattr(grader, "oracle")
+    sys.meta_path.insert(0, _Blocked(blocked))
+
+
+def _copy_submission(source: str, folder: str) -> None:
+    """Copy the (read-only) submission into the scratch folder, files and folders only."""
+    import shutil
+
+    shutil.copytree(source, folder, symlinks=True, ignore_dangling_symlinks=True)
 
 
 def main(jobdir: str) -> int:
     jobdir = Path(jobdir)
     job = json.loads((jobdir / "job.json").read_text(encoding="utf-8"))
     set_limits(job["limits"])
+    progress_fd = int(job["progress_fd"])
+    if job.get("source"):
+        _copy_submission(job["source"], job["folder"])
     sys.path.insert(0, job["root"])
-    if job.get("folder"):
-        sys.path.insert(0, job["folder"])
     from grader import shims
     from grader.implementation import Implementation
 
     shims.install()
+    for check in job["checks"]:  # the grader's task modules, before any submission code
+        importlib.import_module(check["task"].partition(":")[0])
+    _hide_answers(job)
+    if job.get("folder"):  # after the grader's own modules: a student's grader.py shadows none
+        sys.path.insert(0, job["folder"])
     impl = Implementation(job["spec"], package=job.get("package"), folder=job.get("folder"))
     if impl.folder is not None:
         impl.folder = Path(impl.folder)
-    progress = open(jobdir / "progress", "a", buffering=1, encoding="utf-8")  # noqa: SIM115
     for check in job["checks"]:
         index = check["index"]
-        progress.write(f"start {index}\n")
+        os.write(progress_fd, f"start {index}\n".encode())
         try:
             record = run_check(job, check, impl)
         except BaseException as exc:  # the grader's own task failed around the submission
             record = {"status": "error", "message": f"{type(exc).__name__}: {exc}{_where(exc)}"}
+            save_outputs(jobdir, index, record, {})
         record["shims"] = sorted(set(impl.shims) | set(shims.USED))
         (jobdir / f"out_{index}.json").write_text(json.dumps(record), encoding="utf-8")
-        progress.write(f"done {index}\n")
+        os.write(progress_fd, f"done {index}\n".encode())
     return 0
 
 

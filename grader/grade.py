@@ -44,11 +44,20 @@ class Grade:
     violations: list[str] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
+    sandbox: str = ""  # how the submission's processes were isolated (grader.sandbox.Mode)
+    skipped: list[str] = field(default_factory=list)  # entries of the submission not read
 
     @property
     def notes(self) -> str:
         """What the report says besides the scores."""
         lines = []
+        if self.skipped:
+            lines.append(
+                "Left out of the submission (only regular files and folders are read): "
+                + "; ".join(self.skipped[:20])
+                + (f" and {len(self.skipped) - 20} more" if len(self.skipped) > 20 else "")
+                + "."
+            )
         if self.shims:
             lines.append(
                 "Shims used for code written for older libraries: " + ", ".join(self.shims) + "."
@@ -125,11 +134,11 @@ def _grade_question(submission, question, checks, limits, out_dir, penalised_mod
                 check, FAILED, f"the grader could not make this check's inputs: {exc!r}"
             )
     runnable = [i for i in range(len(checks)) if i not in results]
-    outcomes = run_question(
-        submission.spec(), [checks[i] for i in runnable], [inputs[i] for i in runnable], limits
-    )
     shims, figures = set(), []
-    for i, outcome in zip(runnable, outcomes):
+
+    def judge(k, outcome):  # as each check's result is read back, one at a time
+        nonlocal figures
+        i = runnable[k]
         shims.update(outcome.shims)
         results[i] = _judge(checks[i], inputs[i], outcome)
         if checks[i].provides and outcome.status == "ok":
@@ -143,6 +152,14 @@ def _grade_question(submission, question, checks, limits, out_dir, penalised_mod
                     f"'{checks[i].name}':\n{traceback.format_exc(limit=3)}",
                     file=sys.stderr,
                 )
+
+    run_question(
+        submission.spec(),
+        [checks[i] for i in runnable],
+        [inputs[i] for i in runnable],
+        limits,
+        on_outcome=judge,
+    )
     for i, result in results.items():
         used = set(checks[i].modules) & set(penalised_modules or {})
         if used and result.outcome == PASSED:

@@ -220,10 +220,10 @@ def _section(s: QuestionScore, figures: list[Path], base: Path, limits) -> str:
 
 def _budget_statement(limits) -> str:
     if limits is None:
-        return "Each check ran with a wall-clock time budget."
+        return "Each check ran with a CPU-time budget."
     text = (
         "Each question ran in its own process, capped at "
-        f"{limits.memory_mb:,} MB of memory. Each check had a wall-clock time budget, shown "
+        f"{limits.memory_mb:,} MB of memory. Each check had a CPU-time budget, shown "
         "beside the time it took"
     )
     if limits.time_factor != 1:
@@ -274,6 +274,11 @@ def render_html(grade, base: str | Path = ".") -> str:
         f"<h1>Grading {_e(grade.label)}</h1>",
         f'<p class="total">{_e(total_line(scores))}</p>',
         f'<p class="meta">Graded in {grade.seconds:.1f} s.</p>',
+        *(
+            [f'<p class="meta" id="sandbox">{_e(grade.sandbox)}</p>']
+            if getattr(grade, "sandbox", "")
+            else []
+        ),
         "<table class=scores><thead><tr><th>question</th><th>title</th><th>points</th>"
         "<th>status</th><th>reason</th></tr></thead><tbody>",
         *rows,

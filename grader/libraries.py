@@ -52,8 +52,8 @@ def scan(
     for path in files:
         try:
             tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-        except SyntaxError:
-            continue
+        except (SyntaxError, ValueError, OSError, RecursionError, MemoryError):
+            continue  # not Python (or not readable): nothing to report
         given = given_statements(kata / f"{path.stem}.py") if kata is not None else frozenset()
         written = [node for node in tree.body if _key(node) not in given]
         for node in (inner for top in written for inner in ast.walk(top)):

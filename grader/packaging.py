@@ -280,7 +280,8 @@ def build_gradescope_zip(
 ) -> Path:
     """Build Gradescope's ``autograder.zip`` from this project.
 
-    At the top: ``setup.sh`` (installs Python 3 when absent, then ``pip install
+    At the top: ``setup.sh`` (installs Python 3 when absent and bubblewrap, the sandbox of
+    each question's submission process, then ``pip install
     "/autograder/source[torch]"``: the dependencies of ``pyproject.toml``, PyTorch's CPU
     wheels) and ``run_autograder`` (grades ``/autograder/submission`` into
     ``/autograder/results/results.json``; ``AUTOGRADER_ROOT`` and ``NRK_QUESTIONS`` change

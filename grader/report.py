@@ -50,11 +50,15 @@ def total_line(scores: list[QuestionScore]) -> str:
     return line
 
 
-def table(scores: list[QuestionScore], label: str, width: int | None = None) -> str:
+def table(
+    scores: list[QuestionScore], label: str, width: int | None = None, *, sandbox: str = ""
+) -> str:
     """The terminal table: question, points, status, and a reason wrapped at words to
-    ``width`` columns (default: the terminal's, at least 80)."""
+    ``width`` columns (default: the terminal's, at least 80); ``sandbox``, when given: how
+    the submission's processes were isolated, under the title."""
     width = max(80, width or shutil.get_terminal_size((100, 24)).columns)
-    lines = [f"Grading {label}", "", f"{'question':<9}{'points':>12}  {'status':<16}reason"]
+    lines = [f"Grading {label}", *([sandbox] if sandbox else []), ""]
+    lines.append(f"{'question':<9}{'points':>12}  {'status':<16}reason")
     for s in scores:
         title = f"Q{s.question.id}" + ("*" if s.question.extra_credit else "")
         reason = textwrap.wrap(s.summary, width - _LEFT, break_on_hyphens=False) or [""]
@@ -66,12 +70,17 @@ def table(scores: list[QuestionScore], label: str, width: int | None = None) -> 
     return "\n".join(lines)
 
 
-def gradescope_results(scores: list[QuestionScore], execution_time: float, notes: str = ""):
-    """A dict in Gradescope's results.json format."""
+def gradescope_results(
+    scores: list[QuestionScore], execution_time: float, notes: str = "", sandbox: str = ""
+):
+    """A dict in Gradescope's results.json format (``sandbox``: the isolation line, also in
+    ``extra_data``)."""
+    head = total_line(scores) + (f"\n{sandbox}" if sandbox else "")
     return {
         "score": round(sum(s.score for s in scores), 2),
         "execution_time": round(execution_time, 1),
-        "output": (total_line(scores) + ("\n" + notes if notes else "")).strip(),
+        "output": (head + ("\n" + notes if notes else "")).strip(),
+        "extra_data": {"sandbox": sandbox},
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [

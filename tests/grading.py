@@ -23,11 +23,11 @@ def verdict(check: Check, impl: Implementation, tmp_path: Path) -> tuple[str, st
     jobdir = Path(tmp_path) / f"job-{abs(hash(check.name))}"
     jobdir.mkdir(parents=True, exist_ok=True)
     inputs = check.inputs() if check.inputs else {}
-    sandbox._write_inputs(jobdir, 0, check.task_inputs(inputs))  # private keys stay here
+    sandbox.write_inputs(jobdir, 0, check.task_inputs(inputs))  # private keys stay here
     job = {"jobdir": str(jobdir), "limits": {"memory_bytes": 8 << 30}}
     record = child.run_check(job, {"index": 0, "task": check.task_ref}, impl)
     (jobdir / "out_0.json").write_text(json.dumps(record), encoding="utf-8")
-    outcome = sandbox._read_outcome(jobdir, 0)
+    outcome = sandbox.read_outcome(jobdir, 0)
     if outcome.status != "ok":
         return outcome.status, outcome.message
     try:

@@ -248,6 +248,30 @@ def test_report_renders_targets_and_the_training_pairs():
     assert "MISSED" in table and "0.80x torch" in table
 
 
+def test_the_sandbox_section_reports_overhead_and_memory_against_their_targets():
+    from benchmarks import sandbox
+    from benchmarks.__main__ import ALL_SECTIONS, DEFAULT_SECTIONS
+
+    assert "sandbox" in ALL_SECTIONS and "sandbox" in DEFAULT_SECTIONS
+    by_name = {r["name"]: r for r in sandbox.records(1.2, 1.0, 120.0, "sandbox: x", 5)}
+    overhead = by_name["sandbox.startup.overhead"]
+    assert overhead["value"] == pytest.approx(0.2) and overhead["met"] is True
+    assert overhead["target"] == "<= 0.3 s per question" and overhead["vs"] == "no sandbox"
+    assert by_name["sandbox.memory.hostile_return"]["met"] is True
+    slow = {r["name"]: r for r in sandbox.records(1.5, 1.0, 400.0, "sandbox: x", 5)}
+    assert slow["sandbox.startup.overhead"]["met"] is False
+    assert slow["sandbox.memory.hostile_return"]["met"] is False
+    own = {r["name"]: r for r in sandbox.records(1.2, 1.0, None, "x", 5, own_s=0.12)}
+    assert (
+        own["sandbox.startup.bwrap"]["met"] is True
+        and "/bin/true" in own["sandbox.startup.bwrap"]["note"]
+    )
+    # without bubblewrap there is no overhead to report, only the plain start-up
+    assert "sandbox.startup.overhead" not in {
+        r["name"] for r in sandbox.records(None, 1.0, None, "sandbox: reduced (x)", 5)
+    }
+
+
 # ----------------------------------------------------------------------------- Q6 bars (--q6)
 def _q6_records_by_name(records):
     return {r["name"]: r for r in records}

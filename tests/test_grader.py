@@ -397,7 +397,7 @@ def test_batch_grades_a_class_into_a_csv(tmp_path):
     assert float(rows["partial"]["Q2.2.2"]) < 3 and rows["partial"]["Q2.2.3"] == "3"
     assert rows["broken"]["total"] == "0" and "not a readable zip" in rows["broken"]["notes"]
     for name in rows:
-        _validate_gradescope(json.loads((out / name / "results.json").read_text()))
+        _validate_gradescope(json.loads((out / "students" / name / "results.json").read_text()))
 
 
 # ---------------------------------------------------------------------- whole runs
@@ -508,7 +508,7 @@ def test_a_student_without_q4_has_the_same_maximum_in_grades_csv(tmp_path):
     assert rows["started"]["max"] == rows["without_q4"]["max"] == "18", rows
     assert rows["without_q4"]["Q4.2"] == "0" and rows["without_q4"]["Q2.5"] == "0"
     assert rows["without_q4"]["Q4.3"] == "", "a written question carries no points"
-    results = json.loads((out / "without_q4" / "results.json").read_text())
+    results = json.loads((out / "students" / "without_q4" / "results.json").read_text())
     tests = _validate_gradescope(results)
     assert (tests["4.2"]["score"], tests["4.2"]["max_score"]) == (0, 10)
     assert tests["4.2"]["output"].startswith("not submitted: q4.py")

@@ -4,10 +4,20 @@ Every submission is a correct handout-style ``nn.py`` (``tests/mutants/student``
 ``softmax`` (Q2.2.2) is replaced by something hostile, graded on Q2.2.2 and Q2.2.1. The run
 must complete, Q2.2.2 must score 0 with a message a student understands, Q2.2.1 must keep
 its full marks, and results.json must be the grader's, valid, whatever the submission did.
+
+The attacks of issue 12 are here too, written as a student who read the grader would:
+rewriting the grader's source, an escaped process rewriting results after the grader exits,
+importing the references or the oracle, forging the progress channel, a huge return, and,
+in batch, reaching a classmate's files. They run with the sandbox on (bubblewrap) where it
+can run; ``test_the_reduced_mode_still_holds`` grades the same attacks without it.
 """
 
+import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -15,12 +25,13 @@ from pathlib import Path
 import pytest
 
 from grader.__main__ import grade_one, select
-from grader.sandbox import Limits
+from grader.sandbox import Limits, sandbox_mode
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / "tests" / "mutants" / "student" / "nn.py"
 QUESTIONS = select("2.2.2,2.2.1")
 LIMITS = Limits(memory_mb=2048, max_check_seconds=4)
+BWRAP = sandbox_mode(LIMITS).bwrap is not None
 
 # name -> (code replacing softmax, words the Q2.2.2 message must contain)
 HOSTILE = {
@@ -71,6 +82,61 @@ HOSTILE = {
     "print_flood": (
         "def softmax(x):\n    while True:\n        print('x' * 10000)\n",
         "time budget",
+    ),
+    # ---- issue 12's attacks
+    "rewrites_grader": (
+        textwrap.dedent(
+            f"""
+            import glob, os
+            def softmax(x):
+                # every grader module it can find, made to give full marks
+                for path in glob.glob({str(ROOT / "grader")!r} + "/**/*.py", recursive=True):
+                    try:
+                        with open(path, "a") as f:
+                            f.write("\\nFULL_MARKS = True\\n")
+                    except OSError:
+                        pass
+                return np.zeros(np.shape(x))
+            """
+        ),
+        "must sum to 1",
+    ),
+    "imports_solutions": (
+        "def softmax(x):\n    from solutions.nn import softmax as s\n    return s(x)\n",
+        "ImportError",
+    ),
+    "imports_oracle": (
+        "def softmax(x):\n    from grader import oracle\n    return oracle.softmax(x)\n",
+        "ImportError",
+    ),
+    "reads_the_reference_network": (
+        textwrap.dedent(
+            f"""
+            def softmax(x):
+                with np.load({str(ROOT / "data" / "q4_reference_net.npz")!r}) as net:
+                    return np.zeros(np.shape(x)) + net["Woutput"].sum()
+            """
+        ),
+        "FileNotFoundError",
+    ),
+    "forges_progress": (
+        textwrap.dedent(
+            """
+            import json, os, sys
+            def softmax(x):
+                # the grader's progress channel, from the job the child runs
+                job = json.load(open(os.path.join(sys.argv[1], "job.json")))
+                os.write(job["progress_fd"], b"done 0\\nstart 99\\n")
+                import time
+                time.sleep(60)
+            """
+        ),
+        "progress channel",
+    ),
+    "huge_return": (
+        # 400 MB of uint8 (cheap to make under the 2 GB cap), over the read-back cap
+        "def softmax(x):\n    return np.zeros((20000, 20000), dtype=np.uint8)\n",
+        "could not be read",
     ),
     "writes_results": (
         textwrap.dedent(
@@ -131,6 +197,7 @@ def test_a_hostile_softmax_loses_only_its_own_question(name, tmp_path):
     result, error = grade_one(str(sub), QUESTIONS, LIMITS, results=results_path)
     elapsed = time.monotonic() - start
     assert not error
+    assert result.sandbox.startswith("sandbox: bubblewrap") or not BWRAP, result.sandbox
     scores = {s.question.id: s for s in result.scores}
     assert scores["2.2.2"].score == 0, scores["2.2.2"].feedback
     assert words in scores["2.2.2"].feedback, scores["2.2.2"].feedback
@@ -199,3 +266,154 @@ def test_checks_sharing_a_run_that_timed_out_are_not_run_again(tmp_path):
     assert [o.status for o in outcomes] == ["timeout"] * 3
     assert "needs the same run as 'check 0'" in outcomes[1].message
     assert time.monotonic() - start < 3 * 3 + 10, "the shared run was retried"
+
+
+def test_ci_grades_the_hostile_suite_inside_bubblewrap():
+    if os.environ.get("CI") and not BWRAP:
+        pytest.fail(f"CI must run the hostile suite with the sandbox on: {sandbox_mode().line}")
+
+
+def _grader_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "grader").rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.slow
+def test_the_grader_source_is_out_of_the_submissions_reach(tmp_path):
+    """The submission appends to every grader module it finds: none changes, and the
+    results written after it ran are the grader's."""
+    before = _grader_digest()
+    sub = _submission(tmp_path / "rewriter", HOSTILE["rewrites_grader"][0])
+    result, _ = grade_one(str(sub), QUESTIONS, LIMITS, results=tmp_path / "r.json",
+                          out=tmp_path / "out")  # fmt: skip
+    assert _grader_digest() == before
+    results = json.loads((tmp_path / "r.json").read_text())
+    tests = _validate(results)
+    # results.json is the printed table's grade
+    assert {n: t["score"] for n, t in tests.items()} == {
+        s.question.id: s.score for s in result.scores
+    }
+    assert tests["2.2.2"]["score"] == 0
+
+
+ESCAPEE = """
+import os, time
+def softmax(x):
+    if os.fork() == 0:
+        os.setsid()  # out of the process group the grader kills
+        if os.fork() == 0:
+            time.sleep(6)  # until the grader has exited
+            for path in %(targets)r:
+                try:
+                    with open(path, "w") as f:
+                        f.write('{"score": 1000, "tests": []}')
+                except OSError:
+                    pass
+            os._exit(0)
+        os._exit(0)
+    return np.zeros(np.shape(x))
+"""
+
+
+@pytest.mark.slow
+def test_an_escaped_process_cannot_rewrite_the_results_after_the_grader_exits(tmp_path):
+    results = tmp_path / "results.json"
+    marker = tmp_path / "escaped"
+    sub = _submission(tmp_path / "escapee", ESCAPEE % {"targets": [str(results), str(marker)]})
+    grade_one(str(sub), QUESTIONS, LIMITS, results=results)
+    written = results.read_text()
+    time.sleep(10)
+    assert results.read_text() == written
+    assert not marker.exists(), "a process the submission started outlived its question"
+    assert _validate(json.loads(written))["2.2.2"]["score"] == 0
+
+
+CLASSMATE_ATTACK = """
+import glob, os
+def softmax(x):
+    # overwrite every classmate's nn.py with a correct softmax, and their results
+    for path in glob.glob(%(klass)r + "/*/nn.py") + glob.glob(%(out)r + "/**/*.json",
+                                                              recursive=True):
+        try:
+            with open(path, "a") as f:
+                f.write("\\n\\ndef softmax(x):\\n    e = np.exp(x - x.max(1, keepdims=True))"
+                        "\\n    return e / e.sum(1, keepdims=True)\\n")
+        except OSError:
+            pass
+    return np.zeros(np.shape(x))
+"""
+
+
+@pytest.mark.slow
+def test_in_batch_a_student_cannot_reach_a_classmate(tmp_path):
+    from grader.batch import grade_batch
+
+    klass, out = tmp_path / "class", tmp_path / "grades"
+    attacker = _submission(klass / "attacker", CLASSMATE_ATTACK % {"klass": str(klass),
+                                                                   "out": str(out)})  # fmt: skip
+    wrong = "def softmax(x):\n    return np.exp(x) / np.sum(np.exp(x))\n"
+    classmate = _submission(klass / "classmate", wrong)
+    before = (classmate / "nn.py").read_text()
+    csv_path = grade_batch(klass, out, select("2.2.2"), LIMITS, jobs=2)
+    assert (classmate / "nn.py").read_text() == before
+    rows = {r.split(",")[0]: r.split(",") for r in csv_path.read_text().splitlines()[1:]}
+    assert float(rows["classmate"][4]) < 3 and float(rows["attacker"][4]) == 0
+    for name in ("attacker", "classmate"):
+        _validate(json.loads((out / "students" / name / "results.json").read_text()))
+    assert attacker.is_dir()
+
+
+@pytest.mark.slow
+def test_a_huge_return_leaves_the_graders_memory_small(tmp_path):
+    """The grader's own peak memory (a fresh process) while a submission returns 400 MB."""
+    sub = _submission(tmp_path / "huge", HOSTILE["huge_return"][0])
+    script = (
+        "import resource, sys\n"
+        "from grader.__main__ import grade_one, select\n"
+        "from grader.sandbox import Limits\n"
+        f"r, e = grade_one({str(sub)!r}, select('2.2.2'), Limits(memory_mb=2048))\n"
+        "assert r.scores[0].score == 0, r.scores[0].feedback\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    peak_mb = int(proc.stdout.split()[-1]) / 1024
+    print(f"grader peak memory on a 400 MB return: {peak_mb:.0f} MB")
+    assert peak_mb <= 300, f"the grader reached {peak_mb:.0f} MB"
+
+
+# What the reduced mode (no bubblewrap) still holds: caps, deadlines, the progress channel,
+# bounded read-back, blocked imports of the references, the read-only answer keys (private
+# inputs never written). What it does not: the file system (the grader runs as root or as
+# the grader's user), so file-system attacks are left to bubblewrap.
+REDUCED_HOLDS = ("hang", "os_exit", "nan", "imports_solutions", "imports_oracle",
+                 "forges_progress", "huge_return")  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REDUCED_HOLDS)
+def test_the_reduced_mode_still_holds(name, tmp_path):
+    code, words = HOSTILE[name]
+    sub = _submission(tmp_path / name, code)
+    limits = Limits(memory_mb=2048, max_check_seconds=4, sandbox="reduced")
+    result, error = grade_one(str(sub), QUESTIONS, limits, results=tmp_path / "r.json")
+    assert not error
+    scores = {s.question.id: s for s in result.scores}
+    assert scores["2.2.2"].score == 0 and words in scores["2.2.2"].feedback
+    assert scores["2.2.1"].score == scores["2.2.1"].max_score
+    assert "sandbox: reduced" in json.loads((tmp_path / "r.json").read_text())["output"]
+
+
+@pytest.mark.slow
+def test_an_endless_loop_at_import_is_stopped_on_cpu_time(tmp_path):
+    """The submission is imported by the first check that needs it: an endless loop there
+    is stopped by that check's CPU budget (scaled by --time-factor 0.05 to 9 s)."""
+    sub = _submission(tmp_path / "loop_at_import", "while True:\n    pass\n")
+    limits = Limits(memory_mb=2048, time_factor=0.05)
+    result, _ = grade_one(str(sub), select("2.2.2"), limits)
+    (score,) = result.scores
+    assert score.score == 0 and "of CPU time, its time budget" in score.feedback, score.feedback

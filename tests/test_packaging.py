@@ -136,6 +136,7 @@ def test_autograder_zip_holds_the_scripts_and_the_grader(autograder_zip):
         assert (infos[script].external_attr >> 16) & 0o111, f"{script} is not executable"
     assert run.startswith("#!") and setup.startswith("#!")
     assert "[torch]" in setup and "AUTOGRADER_ROOT" in run and "NRK_QUESTIONS" in run
+    assert "apt-get install" in setup and "bubblewrap" in setup  # the grader's sandbox
     names = set(infos)
     project = set(project_files(ROOT))
     for folder in ("grader/", "coursedata/", "kata/", "data/"):

@@ -1278,7 +1278,7 @@ CHECKS = [
     # ------------------------------------------------------------ Q6.1.2 (5 points)
     Check("6.1.2", "nist36_images turns rows into upright 1x32x32 images", 1,
           nist36_images_task, judge_nist36_images, nist36_images_inputs, budget=120,
-          modules=("run_q6_1_2",)),
+          modules=("run_q6_1_2",), private=("upright",)),
     Check("6.1.2", "make_nist_cnn maps 1x32x32 images to 36 logits with convolutions", 1,
           nist_cnn_task, judge_cnn("make_nist_cnn", 4, 36, (2, 10)),
           image_batch_inputs((1, 32, 32)), budget=120, modules=("run_q6_1_2",)),

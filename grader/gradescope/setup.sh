@@ -13,6 +13,15 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null
 fi
 python3 --version
 
+# bubblewrap: the grader runs each question's submission process inside it (namespaces, a
+# read-only file system). Where the container forbids user namespaces the grader still runs,
+# in reduced isolation, and says so in every report.
+if ! command -v bwrap >/dev/null 2>&1; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap \
+        || echo "setup.sh: bubblewrap could not be installed; grading runs in reduced isolation"
+fi
+
 # Ubuntu 24.04's Python refuses system-wide installs (PEP 668); this image is ours alone.
 # Older pips ignore the setting.
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
