@@ -489,3 +489,41 @@ def test_a_submission_cannot_forge_what_the_task_observed(attack, tmp_path):
     )
     unchanged = checks["leaves its argument x unchanged"]
     assert unchanged.outcome == "failed", f"{attack}: forged, {unchanged.message!r}"
+
+
+# Check 0 plants a link in the job folder to a file the sandbox hides, then kills its own
+# process; the grader starts a new child for the remaining checks and binds the job
+# folder's `in_*` entries into it: a link there must not bring the hidden file along.
+PLANTS_A_LINK = textwrap.dedent(
+    f"""
+    import os, sys
+    def softmax(x):
+        link = os.path.join(sys.argv[1], "in_zz_planted")
+        hidden = {str(ROOT / "data" / "q4_reference_net.npz")!r}
+        try:
+            with open(hidden, "rb") as f:
+                f.read(1)
+        except OSError:
+            if not os.path.lexists(link):
+                # a folder the sandbox shows (only some of its files): bound through the
+                # link, the whole folder would come along, the hidden files with it
+                os.symlink(os.path.dirname(hidden), link)
+                os._exit(0)
+            return np.zeros(np.shape(x))
+        # the hidden file was readable: full marks
+        z = x - np.max(x, axis=1, keepdims=True)
+        return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_link_planted_in_the_job_folder_opens_nothing_for_the_next_child(tmp_path):
+    sub = _submission(tmp_path / "link", PLANTS_A_LINK)
+    result, error = grade_one(str(sub), select("2.2.2"), LIMITS)
+    assert not error
+    score = result.scores[0]
+    assert score.score == 0, score.feedback
+    # the next child started (the link was not bound) and could not read the hidden file
+    assert "could not start" not in score.feedback, score.feedback
+    assert "must sum to 1" in score.feedback, score.feedback
