@@ -91,12 +91,32 @@ def pack(result) -> tuple[dict, dict, list]:
     return arrays, values, nones
 
 
+def _library_dirs() -> tuple[str, ...]:
+    """Where Python's and the installed libraries' code lives (numpy, scikit-image ...)."""
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    dirs = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    dirs.update(site.getsitepackages())
+    return tuple(str(Path(d).resolve()) + os.sep for d in dirs if d)
+
+
 def _where(exc: BaseException) -> str:
-    """The last traceback frame outside the grader: where in the submission it went wrong."""
+    """The last traceback frame in the submission's own code (not the grader's, not a
+    library's): where in the submission it went wrong, e.g. the line calling ``np.split``
+    rather than the line inside numpy that raised."""
     frames = traceback.extract_tb(exc.__traceback__)
     own = str(Path(__file__).resolve().parent)
     theirs = [f for f in frames if not f.filename.startswith(own)]
-    frame = (theirs or frames or [None])[-1]
+    libraries = _library_dirs()
+    code = [
+        f
+        for f in theirs
+        if not f.filename.startswith("<")
+        and not str(Path(f.filename).resolve()).startswith(libraries)
+    ]
+    frame = (code or theirs or frames or [None])[-1]
     if frame is None:
         return ""
     return f" (at {Path(frame.filename).name}:{frame.lineno}, in {frame.name})"

@@ -277,9 +277,24 @@ def _is_definition(node: ast.stmt) -> bool:
         return True
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
         return True  # docstring
-    if isinstance(node, (ast.Assign, ast.AnnAssign)) and _is_literal(node.value):
-        return True
+    if isinstance(node, ast.Assign) and _is_literal(node.value):
+        # a constant bound to names: `y[idx] = 1` or `a.b = 1` writes into something
+        # computed above (dropped), so it is not a definition
+        return all(_binds_names(target) for target in node.targets)
+    if isinstance(node, ast.AnnAssign) and _is_literal(node.value):
+        return isinstance(node.target, ast.Name)
     return isinstance(node, ast.If) and _is_main_guard(node.test)
+
+
+def _binds_names(target: ast.AST) -> bool:
+    """An assignment target made of plain names only (``A``, ``A, B``, ``[A, *B]``)."""
+    if isinstance(target, ast.Name):
+        return True
+    if isinstance(target, ast.Starred):
+        return _binds_names(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return all(_binds_names(t) for t in target.elts)
+    return False
 
 
 def _is_literal(node: ast.AST | None) -> bool:
@@ -288,8 +303,8 @@ def _is_literal(node: ast.AST | None) -> bool:
     try:
         ast.literal_eval(node)
         return True
-    except ValueError:
-        return False
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False  # not a constant (or one that cannot be built, `{[1]: 2}`)
 
 
 def _is_main_guard(test: ast.AST) -> bool:

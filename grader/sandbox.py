@@ -744,9 +744,13 @@ class _Run:
             args += ["--ro-bind", self.spec["folder"], self.spec["folder"]]
         # the job: inputs read-only, the job folder writable for the results
         args += ["--bind", str(self.jobdir), str(self.jobdir)]
-        for entry in sorted(self.jobdir.iterdir()):
-            if entry.name.startswith("in_") or entry.name == "job.json":
-                args += ["--ro-bind", str(entry), str(entry)]
+        # the files the grader wrote, by name: an earlier child may have left links there
+        for i in range(len(self.checks)):
+            for name in (f"in_{i}.json", f"in_{i}.npz"):
+                entry = self.jobdir / name
+                if entry.is_file() and not entry.is_symlink():
+                    args += ["--ro-bind", str(entry), str(entry)]
+        args += ["--ro-bind", str(self.jobdir / "job.json"), str(self.jobdir / "job.json")]
         args += ["--remount-ro", "/"]
         args += ["--chdir", str(self.work), "--clearenv"]
         for name, value in self._env().items():

@@ -417,3 +417,113 @@ def test_an_endless_loop_at_import_is_stopped_on_cpu_time(tmp_path):
     result, _ = grade_one(str(sub), select("2.2.2"), limits)
     (score,) = result.scores
     assert score.score == 0 and "of CPU time, its time budget" in score.feedback, score.feedback
+
+
+# Checks about a side effect (an argument left unchanged, fresh random draws) observe the
+# submission inside its own process, so the submission can forge the observation. Both
+# attacks take a softmax that writes into x (`x -= max`, which costs "leaves its argument x
+# unchanged") and hand back the original x as `x_after`:
+# * late_writer: as the process exits, it rewrites the arrays the grader's task saved for
+#   that check (every check's results are read back only after the child exits);
+# * patched_task: at import, it wraps the grader's task module (already imported, not
+#   blocked) so that the task returns the original x.
+# Not fixed: reading each check back at its `done` line closes the first only; the second
+# needs such checks to be judged without trusting the child (e.g. the judge re-running the
+# function, or these checks turned into feedback). Correctness checks are not affected: the
+# judge recomputes every expected value from the inputs in the grader's process.
+WRITES_INTO_X = """
+def softmax(x):
+    x -= np.max(x, axis=1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=1, keepdims=True)
+"""
+FORGES_X_AFTER = {
+    "late_writer": textwrap.dedent(
+        """
+        import atexit, glob, json, os, sys
+
+        def _forge():
+            jobdir = sys.argv[1]
+            for record_path in glob.glob(os.path.join(jobdir, "out_*.json")):
+                i = os.path.basename(record_path)[4:-5]
+                try:
+                    names = json.load(open(record_path)).get("arrays", [])
+                    if "x_after" in names:
+                        with np.load(os.path.join(jobdir, f"in_{i}.npz")) as inputs:
+                            x = inputs["x"]
+                        k = names.index("x_after")
+                        np.save(os.path.join(jobdir, f"out_{i}_{k}.npy"), x)
+                except Exception:
+                    pass
+
+        atexit.register(_forge)
+        """
+    ),
+    "patched_task": textwrap.dedent(
+        """
+        import sys
+        _q2 = sys.modules.get("grader.checks.q2")
+        if _q2 is not None:
+            _task = _q2.softmax_task
+
+            def _forged(sub, inputs):
+                out = _task(sub, {**inputs, "x": inputs["x"].copy()})
+                return {**out, "x_after": inputs["x"]}
+
+            _q2.softmax_task = _forged
+        """
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="known hole: side-effect checks trust the child")
+@pytest.mark.parametrize("attack", sorted(FORGES_X_AFTER))
+def test_a_submission_cannot_forge_what_the_task_observed(attack, tmp_path):
+    sub = _submission(tmp_path / attack, WRITES_INTO_X + FORGES_X_AFTER[attack])
+    result, error = grade_one(str(sub), select("2.2.2"), LIMITS)
+    assert not error
+    checks = {c.check.name: c for c in result.scores[0].checks}
+    assert checks["rows are probability distributions equal to the definition"].outcome == (
+        "passed"
+    )
+    unchanged = checks["leaves its argument x unchanged"]
+    assert unchanged.outcome == "failed", f"{attack}: forged, {unchanged.message!r}"
+
+
+# Check 0 plants a link in the job folder to a file the sandbox hides, then kills its own
+# process; the grader starts a new child for the remaining checks and binds the job
+# folder's `in_*` entries into it: a link there must not bring the hidden file along.
+PLANTS_A_LINK = textwrap.dedent(
+    f"""
+    import os, sys
+    def softmax(x):
+        link = os.path.join(sys.argv[1], "in_zz_planted")
+        hidden = {str(ROOT / "data" / "q4_reference_net.npz")!r}
+        try:
+            with open(hidden, "rb") as f:
+                f.read(1)
+        except OSError:
+            if not os.path.lexists(link):
+                # a folder the sandbox shows (only some of its files): bound through the
+                # link, the whole folder would come along, the hidden files with it
+                os.symlink(os.path.dirname(hidden), link)
+                os._exit(0)
+            return np.zeros(np.shape(x))
+        # the hidden file was readable: full marks
+        z = x - np.max(x, axis=1, keepdims=True)
+        return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_link_planted_in_the_job_folder_opens_nothing_for_the_next_child(tmp_path):
+    sub = _submission(tmp_path / "link", PLANTS_A_LINK)
+    result, error = grade_one(str(sub), select("2.2.2"), LIMITS)
+    assert not error
+    score = result.scores[0]
+    assert score.score == 0, score.feedback
+    # the next child started (the link was not bound) and could not read the hidden file
+    assert "could not start" not in score.feedback, score.feedback
+    assert "must sum to 1" in score.feedback, score.feedback

@@ -413,3 +413,23 @@ def test_the_grader_imports_what_it_uses_before_the_first_submission_runs(tmp_pa
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert list((tmp_path / "out").glob("*.png")), "no figure was drawn: the test shows nothing"
     assert proc.stdout.split("LATE", 1)[1].strip() == "[]", proc.stdout
+
+
+def test_an_error_inside_a_library_is_placed_at_the_submissions_line(tmp_path):
+    """`np.split` raising inside numpy: the message names the student's line that called
+    it (nn.py:4), not numpy's own file."""
+    from grader.child import _where
+
+    (tmp_path / "qa_uneven_split.py").write_text(
+        "import numpy as np\n\ndef get_random_batches(x):\n    return np.split(x, 3)\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import qa_uneven_split
+
+        with pytest.raises(ValueError) as info:
+            qa_uneven_split.get_random_batches(np.zeros(10))
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("qa_uneven_split", None)
+    assert _where(info.value) == " (at qa_uneven_split.py:4, in get_random_batches)"

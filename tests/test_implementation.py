@@ -135,6 +135,37 @@ def test_a_script_is_graded_on_its_functions_without_running_its_top_level(tmp_p
     assert _load_in_a_fresh_process(tmp_path, code) == "{'calls': 3} False"
 
 
+def test_a_script_keeps_no_statement_writing_into_what_it_computed(tmp_path):
+    """The handout's toy data: ``y = np.zeros(...)`` computes (dropped), then
+    ``y[np.arange(n), y_idx] = 1`` assigns a literal into it. Kept, that line raised
+    NameError and cost every run_q2 check; dropped, a missing function says so."""
+    _write(tmp_path / "nn.py", "import numpy as np\n")
+    _write(
+        tmp_path / "run_q2.py",
+        """\
+        import numpy as np
+        LEARNING_RATE = 1e-3
+        y_idx = np.array([0, 1, 1])
+        y = np.zeros((3, 2))
+        y[np.arange(3), y_idx] = 1
+        y.flags.writeable = False
+        config: dict = {}
+        config["eps"] = 1e-6
+        def f():
+            return LEARNING_RATE
+        """,
+    )
+    code = """\
+run_q2 = impl.load('run_q2')
+try:
+    run_q2.train
+except ScriptLacks as exc:
+    print(run_q2.f(), hasattr(run_q2, 'y'), str(exc)[:40])
+"""
+    out = _load_in_a_fresh_process(tmp_path, code)
+    assert out == "0.001 False run_q2.py is a script without a function"
+
+
 def test_missing_files_and_functions_are_not_submitted(tmp_path):
     _write(tmp_path / "nn.py", "import numpy as np\ndef sigmoid(x):\n    return x\n")
     _write(tmp_path / "run_q2.py", SCRIPT_RUN_Q2)
