@@ -454,7 +454,7 @@ def test_reference_classifier_file():
     with np.load(REFERENCE, allow_pickle=False) as npz:
         shapes = {k: npz[k].shape for k in ("Wlayer1", "blayer1", "Woutput", "boutput")}
         assert all(npz[k].dtype == np.float32 for k in shapes)
-        assert "grader.q4_reference" in str(npz["about"])
+        assert "coursedata.q4_reference" in str(npz["about"])
     assert shapes == {
         "Wlayer1": (1024, 64),
         "blayer1": (64,),
