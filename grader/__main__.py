@@ -292,14 +292,28 @@ def export_main(argv) -> int:
 
 
 def release_main(argv) -> int:
-    from grader.packaging import build_release
+    from grader.packaging import ReleaseError, build_release
 
-    return _artifact_main(
-        "release",
-        "Build the student bundle: the whole project except solutions/.",
-        "nn-recognition-kata.zip",
-        build_release,
-    )(argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m grader release",
+        description="Build the student bundle from the committed tree of a git ref (never the "
+        "working copy), without solutions/ and the instructors' files.",
+    )
+    parser.add_argument("out", nargs="?", default="nn-recognition-kata.zip", metavar="OUT.zip")
+    parser.add_argument("--ref", default="HEAD", help="the commit to build from (default HEAD)")
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="build even when kata/ differs from REF (the working copy never ships)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        out = build_release(args.out, ref=args.ref, allow_dirty=args.allow_dirty)
+    except ReleaseError as exc:
+        print(f"release: {exc}", file=sys.stderr)
+        return 2
+    print(f"Wrote {out}")
+    return 0
 
 
 def checks_main(argv) -> int:

@@ -8,22 +8,25 @@ the student release.
 * :func:`export_kata`: the handout's flat files (``nn.py``, ``util.py``, ``q4.py``,
   ``run_q2.py`` ...) with their package imports (``from .nn import *``) rewritten to the
   handout's flat ones (``from nn import *``): a zip the grader grades as a student's upload.
-* :func:`build_release`: every file of the project except :data:`INSTRUCTOR_ONLY`, in a zip
-  with one top folder, ``nn-recognition-kata/``.
+* :func:`build_release`: the committed tree of a git ref (``git archive``, default ``HEAD``;
+  never the working copy) less :data:`INSTRUCTOR_ONLY`, in a zip with one top folder,
+  ``nn-recognition-kata/``; it refuses while ``kata/`` differs from that ref.
 
-Files are those git knows (tracked, plus new files it does not ignore), or, without git, the
-tree less what ``.gitignore`` names. Zips are reproducible: sorted entries, a fixed timestamp,
-the permission bits of each file.
+The Gradescope zip's files are those git knows (tracked, plus new files it does not ignore),
+or, without git, the tree less what ``.gitignore`` names. Zips are reproducible: sorted
+entries, a fixed timestamp, the permission bits of each file.
 """
 
 from __future__ import annotations
 
 import ast
 import fnmatch
+import io
 import os
 import re
 import stat
 import subprocess
+import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -59,6 +62,8 @@ INSTRUCTOR_ONLY = (
     # the benchmarks time the solutions (and compare them with PyTorch)
     "benchmarks/*",
     "tests/test_benchmarks.py",
+    # the maintainer's builder of data/q4_reference_net.npz: a complete Q2.3/Q2.4 backprop
+    "coursedata/q4_reference.py",
 )
 
 # The handout's deliverables, flat at the top of a submission.
@@ -183,8 +188,12 @@ def uses_mutants(path: str | Path) -> bool:
         True when it imports ``mutants`` (``from mutants.catalog import ...``) or holds the
         string ``"mutants"`` (a path such as ``ROOT / "tests" / "mutants"``).
     """
+    return _source_uses_mutants(Path(path).read_text(encoding="utf-8", errors="replace"))
+
+
+def _source_uses_mutants(source: str) -> bool:
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
+        tree = ast.parse(source)
     except SyntaxError:
         return False
     for node in ast.walk(tree):
@@ -381,36 +390,137 @@ def export_kata(out_zip: str | Path = "submission.zip", impl: str = "kata") -> P
 
 
 # ----------------------------------------------------------------------------- release
-def build_release(out_zip: str | Path = f"{RELEASE_FOLDER}.zip") -> Path:
-    """Build the student bundle: the project less :data:`INSTRUCTOR_ONLY`, in one top folder.
+class ReleaseError(RuntimeError):
+    """The release cannot be built as asked; the message says why and what to do."""
+
+
+def _git(root: Path, *args: str, binary: bool = False, timeout: float = 120):
+    try:
+        proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ReleaseError(f"git {' '.join(args)} could not run: {exc}") from exc
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise ReleaseError(f"git {' '.join(args)} failed: {err}")
+    return proc.stdout if binary else proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def committed_tree(root: str | Path = ROOT, ref: str = "HEAD") -> dict[str, tuple[bytes, int]]:
+    """The files of ``ref`` (``git archive``), never the working tree.
+
+    Parameters
+    ----------
+    root : path
+        A git work tree.
+    ref : str
+        A commit, branch or tag.
+
+    Returns
+    -------
+    dict
+        ``{path: (bytes, mode)}``, POSIX paths, modes 0o644 or 0o755; symbolic links and
+        ``.git``/``__pycache__`` entries skipped.
+
+    Raises
+    ------
+    ReleaseError
+        ``root`` is not a git work tree, or ``ref`` names no commit.
+    """
+    root = Path(root).resolve()
+    _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    data = _git(root, "archive", "--format=tar", ref, binary=True, timeout=300)
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar:
+            if not member.isfile() or _NEVER & set(PurePosixPath(member.name).parts):
+                continue
+            mode = 0o755 if member.mode & 0o111 else 0o644
+            files[member.name] = (tar.extractfile(member).read(), mode)
+    return files
+
+
+def kata_changes(root: str | Path = ROOT, ref: str = "HEAD") -> list[str]:
+    """Files under ``kata/`` whose working copy differs from ``ref``: changed, staged, deleted
+    or new (and not ignored)."""
+    root = Path(root).resolve()
+    changed = _git(root, "diff", "--name-only", ref, "--", "kata/").split("\n")
+    new = _git(root, "ls-files", "--others", "--exclude-standard", "--", "kata/").split("\n")
+    return sorted({f for f in changed + new if f})
+
+
+def release_files(
+    root: str | Path = ROOT, ref: str = "HEAD", *, allow_dirty: bool = False
+) -> dict[str, tuple[bytes, int]]:
+    """What the student release holds: the committed tree of ``ref`` less the instructors'
+    files (:data:`INSTRUCTOR_ONLY`, test modules that need the mutants, zips at the top).
+
+    Raises
+    ------
+    ReleaseError
+        ``kata/`` differs from ``ref`` (someone tried the kata in this checkout: the
+        release is built from ``ref``, so those edits would silently not ship, or an answer
+        would, once committed) and ``allow_dirty`` is false; or git cannot read ``ref``.
+    """
+    root = Path(root).resolve()
+    if not allow_dirty:
+        changes = kata_changes(root, ref)
+        if changes:
+            shown = ", ".join(changes[:8]) + (" ..." if len(changes) > 8 else "")
+            raise ReleaseError(
+                f"kata/ differs from {ref}: {shown}. A release is built from the committed "
+                f"tree ({ref}), never from the working copy: commit or restore these files "
+                "(git restore kata/), or pass --allow-dirty to build from "
+                f"{ref} anyway."
+            )
+    tree = committed_tree(root, ref)
+    return {
+        rel: entry
+        for rel, entry in sorted(tree.items())
+        if not any(fnmatch.fnmatchcase(rel, pattern) for pattern in INSTRUCTOR_ONLY)
+        and not ("/" not in rel and rel.endswith(".zip"))
+        and not (
+            rel.startswith("tests/")
+            and rel.endswith(".py")
+            and _source_uses_mutants(entry[0].decode("utf-8", "replace"))
+        )
+    }
+
+
+def build_release(
+    out_zip: str | Path = f"{RELEASE_FOLDER}.zip",
+    *,
+    ref: str = "HEAD",
+    allow_dirty: bool = False,
+    root: str | Path | None = None,
+) -> Path:
+    """Build the student bundle from the committed tree of ``ref``, in one top folder.
 
     Parameters
     ----------
     out_zip : path
         The zip to write (its folder is created).
+    ref : str
+        The commit to build from (``git archive``), default ``HEAD``.
+    allow_dirty : bool
+        Build even when ``kata/`` differs from ``ref`` (the working copy never ships).
+    root : path, optional
+        The project's git work tree (default: this project, :data:`ROOT`).
 
     Returns
     -------
     pathlib.Path
-        The zip written: every file of :func:`project_files` except ``solutions/``, ``.ci/``,
-        ``tests/mutants/``, ``tests/test_mutants.py``, ``tests/test_grader*.py``,
-        ``tests/test_packaging.py`` and the test modules that need the mutants
-        (:func:`uses_mutants`), under
-        ``nn-recognition-kata/`` (``pyproject.toml`` finds its packages, so ``pip install -e .``
-        and tox work without ``solutions/``). Zips at the project's top (these
-        artifacts, built there by default) are left out too.
+        The zip written: :func:`release_files` under ``nn-recognition-kata/``
+        (``pyproject.toml`` finds its packages, so ``pip install -e .`` and tox work without
+        ``solutions/``).
+
+    Raises
+    ------
+    ReleaseError
+        See :func:`release_files`.
     """
-    files = [
-        f
-        for f in project_files(ROOT)
-        if not any(fnmatch.fnmatchcase(f, pattern) for pattern in INSTRUCTOR_ONLY)
-        and not ("/" not in f and f.endswith(".zip"))
-        and not (f.startswith("tests/") and f.endswith(".py") and uses_mutants(ROOT / f))
-    ]
+    files = release_files(ROOT if root is None else root, ref, allow_dirty=allow_dirty)
     out, zf = _new_zip(out_zip)
     with zf:
-        for rel in files:
-            path = ROOT / rel
-            data = path.read_bytes()
-            _write(zf, f"{RELEASE_FOLDER}/{rel}", data, _mode(path))
+        for rel, (data, mode) in files.items():
+            _write(zf, f"{RELEASE_FOLDER}/{rel}", data, mode)
     return out

@@ -19,11 +19,13 @@ import pytest
 from grader.packaging import (
     HANDOUT_FILES,
     RELEASE_FOLDER,
+    ReleaseError,
     build_gradescope_zip,
     build_release,
     export_kata,
     flatten_imports,
     project_files,
+    release_files,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -243,6 +245,91 @@ def test_exported_solutions_grade_full_marks_and_exported_kata_not_implemented(t
 
 
 # ----------------------------------------------------------------------------- release
+needs_git = pytest.mark.skipif(not shutil.which("git"), reason="git is not installed")
+
+
+def _git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture
+def tiny_project(tmp_path):
+    """A git work tree shaped like the project: a kata stub, a reference, a mutant."""
+    repo = tmp_path / "project"
+    files = {
+        "README.md": "# kata\n",
+        "kata/nn.py": 'def softmax(x):\n    raise NotImplementedError("Q2.2.2 softmax")\n',
+        "solutions/nn.py": "def softmax(x):\n    return x\n",
+        "tests/mutants/catalog.py": "MUTANTS = []\n",
+        "tests/test_mutants.py": "from mutants.catalog import MUTANTS\n",
+        "tests/test_nn_softmax.py": "def test_x():\n    pass\n",
+        "coursedata/q4_reference.py": "BACKPROP = 1\n",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    _git(tmp_path, "init", "-q", str(repo))
+    for key, value in (("user.email", "t@example.org"), ("user.name", "t")):
+        _git(repo, "config", key, value)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "first")
+    return repo
+
+
+@needs_git
+def test_release_files_are_the_committed_tree_less_the_instructors(tiny_project):
+    files = release_files(tiny_project)
+    assert sorted(files) == ["README.md", "kata/nn.py", "tests/test_nn_softmax.py"]
+    assert files["kata/nn.py"][0] == (tiny_project / "kata/nn.py").read_bytes()
+    # a later commit is in HEAD's release, not in HEAD~1's (--ref)
+    (tiny_project / "kata" / "util.py").write_text("X = 1\n")
+    _git(tiny_project, "add", "-A")
+    _git(tiny_project, "commit", "-qm", "util")
+    assert "kata/util.py" in release_files(tiny_project)
+    with pytest.raises(ReleaseError, match="kata/util.py"):  # the kata differs from HEAD~1
+        release_files(tiny_project, "HEAD~1")
+    assert "kata/util.py" not in release_files(tiny_project, "HEAD~1", allow_dirty=True)
+    with pytest.raises(ReleaseError, match="no-such-ref"):
+        release_files(tiny_project, "no-such-ref")
+
+
+@needs_git
+def test_release_refuses_when_the_kata_differs_from_the_ref(tiny_project):
+    committed = (tiny_project / "kata" / "nn.py").read_bytes()
+    (tiny_project / "kata" / "nn.py").write_text("def softmax(x):\n    return 'an answer'\n")
+    (tiny_project / "kata" / "scratch.py").write_text("tried = True\n")
+    with pytest.raises(ReleaseError) as refused:
+        release_files(tiny_project)
+    message = str(refused.value)
+    assert "kata/nn.py" in message and "kata/scratch.py" in message
+    assert "--allow-dirty" in message and "HEAD" in message
+    # told to go on: the committed stub ships, never the working copy
+    files = release_files(tiny_project, allow_dirty=True)
+    assert files["kata/nn.py"][0] == committed and "kata/scratch.py" not in files
+    # a change staged but not committed is a difference too
+    (tiny_project / "kata" / "scratch.py").unlink()
+    _git(tiny_project, "add", "kata/nn.py")
+    with pytest.raises(ReleaseError, match="kata/nn.py"):
+        release_files(tiny_project)
+
+
+@needs_git
+def test_release_command_says_why_it_refuses(tiny_project, tmp_path, monkeypatch, capsys):
+    import grader.packaging as packaging
+    from grader.__main__ import release_main
+
+    monkeypatch.setattr(packaging, "ROOT", tiny_project)
+    (tiny_project / "kata" / "nn.py").write_text("answered = True\n")
+    out = tmp_path / "r.zip"
+    assert release_main([str(out)]) == 2 and not out.exists()
+    assert "kata/nn.py" in capsys.readouterr().err
+    assert release_main([str(out), "--allow-dirty", "--ref", "HEAD"]) == 0
+    with zipfile.ZipFile(out) as zf:
+        assert "answered" not in zf.read(f"{RELEASE_FOLDER}/kata/nn.py").decode()
+
+
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("release")
