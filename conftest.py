@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from grader.check import Hidden
+from grader.face import PUBLIC_NOTE, is_public
 from grader.implementation import ImplementationError, NotProvided, resolve
 from grader.questions import QUESTIONS, question_of
 
@@ -39,6 +41,7 @@ settings.load_profile(
 )
 
 NOT_IMPLEMENTED = "not implemented"
+HIDDEN = "hidden"  # student release: no stored expected value for this input (grader/face.py)
 
 
 def pytest_addoption(parser):
@@ -222,6 +225,10 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = (str(item.path), item.location[1] + 1, f"not implemented yet: {what}")
         report.nrk_message = f"not implemented yet: {what}"
         report.nrk_not_implemented = True
+    elif call.excinfo.errisinstance(Hidden):  # student release: judged by the final grade
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] + 1, str(call.excinfo.value))
+        report.nrk_message, report.nrk_hidden = str(call.excinfo.value), True
     else:
         report.nrk_message = call.excinfo.exconly().strip()[:2000]
 
@@ -229,6 +236,8 @@ def pytest_runtest_makereport(item, call):
 def pytest_report_teststatus(report, config):
     if getattr(report, "nrk_not_implemented", False):
         return NOT_IMPLEMENTED, "N", ("NOT IMPLEMENTED", {"yellow": True})
+    if getattr(report, "nrk_hidden", False):
+        return HIDDEN, "h", ("HIDDEN", {"yellow": True})
     return None
 
 
@@ -255,6 +264,8 @@ class ProgressRecorder:
         record["duration"] += report.duration
         if getattr(report, "nrk_not_implemented", False):
             record.update(outcome=NOT_IMPLEMENTED, message=report.nrk_message)
+        elif getattr(report, "nrk_hidden", False):
+            record.update(outcome=HIDDEN, message=report.nrk_message)
         elif report.failed:
             message = getattr(report, "nrk_message", "") or str(report.longrepr)[-2000:]
             record.update(outcome="failed", message=message)
@@ -291,7 +302,7 @@ class ProgressRecorder:
             counts = groups[qid]
             total = sum(counts.values())
             parts = [f"{counts['passed']}/{total} passed"]
-            kinds = ("failed", NOT_IMPLEMENTED, "skipped")
+            kinds = ("failed", NOT_IMPLEMENTED, HIDDEN, "skipped")
             parts += [f"{counts[k]} {k}" for k in kinds if counts[k]]
             failed = bool(counts["failed"])
             tr.write_line(
@@ -300,3 +311,5 @@ class ProgressRecorder:
                 red=failed,
                 yellow=not failed and counts["passed"] < total,
             )
+        if is_public():
+            tr.write_line(f"  {PUBLIC_NOTE}")

@@ -31,6 +31,11 @@ class NotGradable(LookupError):
     """The check cannot be asked here (its data is absent offline); the message says why."""
 
 
+class Hidden(LookupError):
+    """The student release cannot judge this input: its expected values are not stored there
+    (``grader/recorded.py``), so only the hidden checks of the final grade judge it."""
+
+
 @dataclass(frozen=True)
 class Check:
     """One graded sub-check of a handout question.

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import libraries
-from grader.check import Check, Fail
+from grader.check import Check, Fail, Hidden
 from grader.checks import CHECKS
 from grader.questions import QUESTIONS, Question
 from grader.sandbox import Limits, Outcome, run_question
 from grader.scoring import (
     FAILED,
+    HIDDEN,
     NOT_GRADABLE,
     NOT_IMPLEMENTED,
     NOT_PROVIDED,
@@ -48,7 +49,9 @@ class Grade:
     @property
     def notes(self) -> str:
         """What the report says besides the scores."""
-        lines = []
+        from grader.face import PUBLIC_NOTE, is_public
+
+        lines = [PUBLIC_NOTE[0].upper() + PUBLIC_NOTE[1:] + "."] if is_public() else []
         if self.shims:
             lines.append(
                 "Shims used for code written for older libraries: " + ", ".join(self.shims) + "."
@@ -72,6 +75,8 @@ def _judge(check: Check, inputs: dict, outcome: Outcome) -> CheckResult:
             check.judge(inputs, outcome.out)
         except Fail as verdict:
             return CheckResult(check, FAILED, str(verdict), outcome.seconds)
+        except Hidden as hidden:  # student release: no expected value for this input
+            return CheckResult(check, HIDDEN, str(hidden), outcome.seconds)
         except Exception as exc:  # values the judge could not even read
             return CheckResult(
                 check,

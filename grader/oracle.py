@@ -29,6 +29,11 @@ def accuracy(y, probs):
     return float(np.mean(np.argmax(y, axis=1) == np.argmax(probs, axis=1)))
 
 
+def xavier_bound(n_in, n_out):
+    """Xavier's uniform bound ``a`` for a ``(n_in, n_out)`` weight matrix (Q2.1.2, Q5.1.1)."""
+    return float(np.sqrt(6.0 / (n_in + n_out)))
+
+
 # (activation, derivative as a function of the activation's output), by name
 ACTIVATIONS = {
     "sigmoid": (sigmoid, lambda a: a * (1.0 - a)),

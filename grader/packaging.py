@@ -26,7 +26,9 @@ import os
 import re
 import stat
 import subprocess
+import sys
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -64,7 +66,14 @@ INSTRUCTOR_ONLY = (
     "tests/test_benchmarks.py",
     # the maintainer's builder of data/q4_reference_net.npz: a complete Q2.3/Q2.4 backprop
     "coursedata/q4_reference.py",
+    # the release's own templates (its README.md is rendered from one)
+    "grader/release/*",
 )
+
+# The student's README, rendered into the release as README.md (the instructors' README
+# starts with commands that need solutions/).
+RELEASE_README = Path(__file__).resolve().parent / "release" / "README.md"
+HINT_LEVELS = ("full", "nudge", "none")
 
 # The handout's deliverables, flat at the top of a submission.
 HANDOUT_FILES = (
@@ -486,12 +495,67 @@ def release_files(
     }
 
 
+def public_face(root: str | Path, ref: str, hints: str = "nudge") -> dict:
+    """The files that make the release the student's (``grader/release/build.py`` run in a
+    copy of ``ref``'s whole tree, so the expected values come from that commit's oracle):
+    ``{path: (bytes, mode)}``; empty when ``ref`` has no such builder."""
+    if hints not in HINT_LEVELS:
+        raise ReleaseError(f"hints {hints!r}: expected one of {', '.join(HINT_LEVELS)}")
+    tree = committed_tree(root, ref)
+    if "grader/release/build.py" not in tree:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="nrk-release-") as tmp:
+        src, out = Path(tmp) / "src", Path(tmp) / "out"
+        for rel, (data, mode) in tree.items():
+            path = src / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            path.chmod(mode)
+        env = {k: v for k, v in os.environ.items() if k not in ("NRK_IMPL", "PYTHONPATH")}
+        env |= {"PYTHONPATH": str(src), "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "grader.release.build", str(out), "--hints", hints],
+            cwd=src, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise ReleaseError(f"recording the public checks failed:\n{proc.stderr[-3000:]}")
+        return {
+            p.relative_to(out).as_posix(): (p.read_bytes(), 0o644)
+            for p in sorted(out.rglob("*"))
+            if p.is_file()
+        }
+
+
+def points_table() -> str:
+    """The handout's points per question, as the release README's Markdown table."""
+    from grader.questions import QUESTIONS
+
+    rows = ["| question | points | what |", "|---|---|---|"]
+    for q in QUESTIONS:
+        if q.written:
+            points = "write-up"
+        else:
+            points = f"{q.points}" + (" extra credit" if q.extra_credit else "")
+        rows.append(f"| Q{q.id} | {points} | {q.title} |")
+    core = sum(q.points for q in QUESTIONS if not q.extra_credit and not q.written)
+    extra = sum(q.points for q in QUESTIONS if q.extra_credit)
+    rows.append(f"| total | {core} (+ {extra} extra credit) | |")
+    return "\n".join(rows)
+
+
+def release_readme(hints: str = "nudge", template: str | None = None) -> str:
+    """The student's README: :data:`RELEASE_README` with the points table and hint level."""
+    text = RELEASE_README.read_text(encoding="utf-8") if template is None else template
+    return text.replace("<!-- points -->", points_table()).replace("<!-- hints -->", hints)
+
+
 def build_release(
     out_zip: str | Path = f"{RELEASE_FOLDER}.zip",
     *,
     ref: str = "HEAD",
     allow_dirty: bool = False,
     root: str | Path | None = None,
+    hints: str = "nudge",
 ) -> Path:
     """Build the student bundle from the committed tree of ``ref``, in one top folder.
 
@@ -505,6 +569,8 @@ def build_release(
         Build even when ``kata/`` differs from ``ref`` (the working copy never ships).
     root : path, optional
         The project's git work tree (default: this project, :data:`ROOT`).
+    hints : str
+        The hint level of the release's messages: ``full``, ``nudge`` or ``none``.
 
     Returns
     -------
@@ -518,7 +584,9 @@ def build_release(
     ReleaseError
         See :func:`release_files`.
     """
-    files = release_files(ROOT if root is None else root, ref, allow_dirty=allow_dirty)
+    root = ROOT if root is None else root
+    files = release_files(root, ref, allow_dirty=allow_dirty)
+    files.update(public_face(root, ref, hints))
     out, zf = _new_zip(out_zip)
     with zf:
         for rel, (data, mode) in files.items():

@@ -16,6 +16,7 @@ from grader.questions import Question
 
 PASSED, FAILED, NOT_IMPLEMENTED = "passed", "failed", "not implemented"
 NOT_PROVIDED, NOT_GRADABLE, WRITTEN = "not provided", "not gradable", "written"
+HIDDEN = "hidden"  # the student release cannot judge it: the final grade's hidden checks do
 
 
 @dataclass
@@ -73,7 +74,7 @@ class QuestionScore:
                 continue
             if c.check.feedback:
                 points = "feedback, no points"
-            elif c.outcome == NOT_PROVIDED:
+            elif c.outcome in (NOT_PROVIDED, HIDDEN):
                 points = "n/a"
             else:
                 points = f"{c.points:g}/{c.max_points:g}"
@@ -114,9 +115,11 @@ def score_question(question: Question, results: list[CheckResult]) -> QuestionSc
         return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, reason)
     for r in graded:  # teaching feedback: reported, no points
         r.max_points = r.points = 0.0
-    graded = [r for r in graded if not r.check.feedback]
+    graded = [r for r in graded if not r.check.feedback and r.outcome != HIDDEN]
     if not graded:
         reason = "no check of this question carries points in this version of the grader"
+        if any(r.outcome == HIDDEN for r in results):
+            reason = "hidden checks only: your final grade runs them"
         return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, reason)
     total = sum(r.check.weight for r in graded)
     for r in graded:

@@ -139,7 +139,7 @@ def _init_weights(inputs, out):
 
 def judge_xavier_uniform(inputs, out):
     for n_in, n_out, W in _init_weights(inputs, out):
-        bound = np.sqrt(6.0 / (n_in + n_out))
+        bound = oracle.xavier_bound(n_in, n_out)
         worst = float(np.abs(W).max())
         if worst > bound * (1 + 1e-12):
             raise Fail(
@@ -162,7 +162,7 @@ def judge_xavier_uniform(inputs, out):
 def judge_xavier_variance(inputs, out):
     for n_in, n_out, W in _init_weights(inputs, out):
         n = W.size
-        a2 = 6.0 / (n_in + n_out)  # a**2 for the uniform on [-a, a]
+        a2 = oracle.xavier_bound(n_in, n_out) ** 2  # a**2 for the uniform on [-a, a]
         expected = a2 / 3  # = 2 / (in + out)
         # Sampling error of the variance of n uniforms: (mu4 - sigma^4) / n, mu4 = a^4 / 5.
         var_tol = 6 * np.sqrt((a2**2 / 5 - a2**2 / 9) / n)
@@ -971,7 +971,7 @@ def train_inputs(seed, batch_size, learning_rate=0.05, max_iters=150):
             "max_iters": max_iters,
         }
         for name, n_in, n_out in TOY_LAYERS:
-            bound = np.sqrt(6.0 / (n_in + n_out))
+            bound = oracle.xavier_bound(n_in, n_out)
             inputs["W" + name] = rng.uniform(-bound, bound, size=(n_in, n_out))
             inputs["b" + name] = np.zeros(n_out)
         return inputs
