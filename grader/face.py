@@ -9,8 +9,12 @@ built): its oracle holds only the expected values of the public checks' fixed in
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 FACE_FILE = Path(__file__).resolve().with_name("face.json")
 HINT_LEVELS = ("full", "nudge", "none")
@@ -32,3 +36,53 @@ def settings() -> dict:
 def is_public() -> bool:
     """Whether this is a student release (the public face)."""
     return settings()["face"] == "public"
+
+
+# ----------------------------------------------------------------------------- inputs
+# The full face draws each check's random inputs from other seeds than the public face (whose
+# expected values the release stores): a function that only looks the public values up, or
+# fits them, fails there. Not a secret: knowing the inputs without the oracle gives nothing.
+HIDDEN_SEED = 104_729
+# Questions are graded in threads: while one makes hidden inputs (numpy's seeding patched),
+# no other may draw random numbers in this process (judges hold it too).
+RANDOM_LOCK = threading.RLock()
+
+
+def _shift(seed):
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return int(seed) + HIDDEN_SEED
+    if isinstance(seed, (list, tuple)) and all(isinstance(s, (int, np.integer)) for s in seed):
+        return [*map(int, seed), HIDDEN_SEED]
+    return seed
+
+
+@contextmanager
+def hidden_seeds():
+    """While active, ``np.random.default_rng(s)``, ``np.random.RandomState(s)`` and
+    ``np.random.seed(s)`` draw from the hidden face's seeds (``s`` shifted)."""
+    real_rng, real_state, real_seed = np.random.default_rng, np.random.RandomState, np.random.seed
+
+    class RandomState(real_state):
+        def __init__(self, seed=None):
+            super().__init__(_shift(seed))
+
+    np.random.default_rng = lambda seed=None: real_rng(_shift(seed))
+    np.random.RandomState = RandomState
+    np.random.seed = lambda seed=None: real_seed(_shift(seed))
+    try:
+        yield
+    finally:
+        np.random.default_rng, np.random.RandomState = real_rng, real_state
+        np.random.seed = real_seed
+
+
+def make_inputs(check) -> dict:
+    """``check.inputs()`` of this face: the public face's fixed seeds in a student release,
+    the hidden face's (:func:`hidden_seeds`) in the instructors' grader and on Gradescope."""
+    if check.inputs is None:
+        return {}
+    with RANDOM_LOCK:
+        if is_public():
+            return check.inputs()
+        with hidden_seeds():
+            return check.inputs()

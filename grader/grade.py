@@ -18,6 +18,7 @@ from pathlib import Path
 from grader import libraries
 from grader.check import Check, Fail, Hidden
 from grader.checks import CHECKS
+from grader.face import RANDOM_LOCK, make_inputs
 from grader.questions import QUESTIONS, Question
 from grader.sandbox import Limits, Outcome, run_question
 from grader.scoring import (
@@ -72,7 +73,8 @@ def checks_of(question: Question) -> list[Check]:
 def _judge(check: Check, inputs: dict, outcome: Outcome) -> CheckResult:
     if outcome.status == "ok":
         try:
-            check.judge(inputs, outcome.out)
+            with RANDOM_LOCK:  # no hidden inputs are being drawn meanwhile (grader/face.py)
+                check.judge(inputs, outcome.out)
         except Fail as verdict:
             return CheckResult(check, FAILED, str(verdict), outcome.seconds)
         except Hidden as hidden:  # student release: no expected value for this input
@@ -120,7 +122,7 @@ def _grade_question(submission, question, checks, limits, out_dir, penalised_mod
     inputs, results = [], {}
     for i, check in enumerate(checks):
         try:
-            inputs.append((check.inputs() if check.inputs else {}) | shared.get(check.uses))
+            inputs.append(make_inputs(check) | shared.get(check.uses))
         except Exception as exc:  # the grader's own bug: report it, grade the rest
             inputs.append({})
             results[i] = CheckResult(

@@ -6,6 +6,7 @@
 
 * ``README.md``: the student's README (``grader/release/README.md``, the points table);
 * ``grader/oracle.py``: ``grader/release/oracle.py``, the oracle's public face;
+* ``tests/test_public_checks.py``: the grader's checks (public face) in the self-check;
 * ``grader/public_expected.npz``: every value the instructors' oracle returned while the
   checks of :data:`RECORDED` ran on the solutions (and the Q2 checks on the mutants of
   ``tests/mutants/``, whose wrong answers take the checks' diagnostic paths), keyed by the
@@ -211,6 +212,7 @@ def write_face(out: Path, hints: str = "nudge", log=print) -> list[Path]:
 
     put("README.md", release_readme(hints).encode("utf-8"))
     put("grader/oracle.py", (HERE / "oracle.py").read_bytes())
+    put("tests/test_public_checks.py", (HERE / "test_public_checks.py").read_bytes())
     put("grader/face.json", json.dumps({"face": "public", "hints": hints}).encode("utf-8"))
     for rel, functions in REDACT.items():
         source = (ROOT / rel).read_text(encoding="utf-8")
