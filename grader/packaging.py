@@ -68,6 +68,10 @@ INSTRUCTOR_ONLY = (
     "coursedata/q4_reference.py",
     # the release's own templates (its README.md is rendered from one)
     "grader/release/*",
+    # the leak test and its helpers (they build releases and need solutions/)
+    "tests/test_release_leak.py",
+    "tests/leak_runner.py",
+    "tests/releases.py",
 )
 
 # The student's README, rendered into the release as README.md (the instructors' README
