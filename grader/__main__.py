@@ -69,6 +69,13 @@ def _grading_options(parser: argparse.ArgumentParser) -> None:
         "reference classifier data/q4_reference_net.npz",
     )
     parser.add_argument(
+        "--hints",
+        choices=("full", "nudge", "none"),
+        default=None,
+        help="how much a failed check's message says: nudge (default: what is wrong and which "
+        "handout question to reread), full (also the formula), none (what is wrong)",
+    )
+    parser.add_argument(
         "--library-penalty",
         action="store_true",
         help="fail the checks of modules that import libraries outside the handout's rule "
@@ -122,6 +129,9 @@ def select(ids: str | None):
 def use_photos(args) -> None:
     """Hand --photos, --truth and --q4-weights to the Q4 checks (before they are built)."""
     from pathlib import Path
+
+    if getattr(args, "hints", None):  # the hint level of every message (grader/check.py)
+        os.environ["NRK_HINTS"] = args.hints
 
     for value, name in (
         (args.photos, "NRK_Q4_PHOTOS"),
@@ -272,12 +282,20 @@ def _artifact_main(name: str, description: str, default: str, build):
 def gradescope_zip_main(argv) -> int:
     from grader.packaging import build_gradescope_zip
 
-    return _artifact_main(
-        "gradescope-zip",
-        "Build Gradescope's autograder.zip (setup.sh, run_autograder and this grader).",
-        "autograder.zip",
-        build_gradescope_zip,
-    )(argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m grader gradescope-zip",
+        description="Build Gradescope's autograder.zip (setup.sh, run_autograder and this grader).",
+    )
+    parser.add_argument("out", nargs="?", default="autograder.zip", metavar="OUT.zip")
+    parser.add_argument(
+        "--hints",
+        choices=("full", "nudge", "none"),
+        default="nudge",
+        help="the hint level of the students' messages (default nudge: no formulas)",
+    )
+    args = parser.parse_args(argv)
+    print(f"Wrote {build_gradescope_zip(args.out, hints=args.hints)}")
+    return 0
 
 
 def export_main(argv) -> int:
@@ -302,13 +320,19 @@ def release_main(argv) -> int:
     parser.add_argument("out", nargs="?", default="nn-recognition-kata.zip", metavar="OUT.zip")
     parser.add_argument("--ref", default="HEAD", help="the commit to build from (default HEAD)")
     parser.add_argument(
+        "--hints",
+        choices=("full", "nudge", "none"),
+        default="nudge",
+        help="the hint level of the release's self-check and grader (default nudge)",
+    )
+    parser.add_argument(
         "--allow-dirty",
         action="store_true",
         help="build even when kata/ differs from REF (the working copy never ships)",
     )
     args = parser.parse_args(argv)
     try:
-        out = build_release(args.out, ref=args.ref, allow_dirty=args.allow_dirty)
+        out = build_release(args.out, ref=args.ref, allow_dirty=args.allow_dirty, hints=args.hints)
     except ReleaseError as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ built): its oracle holds only the expected values of the public checks' fixed in
 from __future__ import annotations
 
 import json
+import os
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -31,6 +32,16 @@ def settings() -> dict:
         except (OSError, ValueError):
             pass
     return values
+
+
+HINTS_VARIABLE = "NRK_HINTS"
+
+
+def hint_level() -> str:
+    """How much a failed check's message says: ``$NRK_HINTS`` (set by ``--hints``), else the
+    level this copy was built with (``face.json``), else ``nudge``."""
+    level = os.environ.get(HINTS_VARIABLE) or settings()["hints"]
+    return level if level in HINT_LEVELS else "nudge"
 
 
 def is_public() -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 from grader import libraries
 from grader.check import Check, Fail, Hidden
 from grader.checks import CHECKS
-from grader.face import RANDOM_LOCK, make_inputs
+from grader.face import RANDOM_LOCK, is_public, make_inputs
 from grader.questions import QUESTIONS, Question
 from grader.sandbox import Limits, Outcome, run_question
 from grader.scoring import (
@@ -87,6 +87,9 @@ def _judge(check: Check, inputs: dict, outcome: Outcome) -> CheckResult:
                 outcome.seconds,
             )
         return CheckResult(check, PASSED, "", outcome.seconds)
+    if outcome.status == "error" and is_public() and outcome.message.startswith("Hidden: "):
+        # the task asked the release's oracle about an input it does not store
+        return CheckResult(check, HIDDEN, outcome.message.removeprefix("Hidden: "))
     if outcome.status == "not implemented":
         return CheckResult(check, NOT_IMPLEMENTED, outcome.message)
     if outcome.status == "not provided":

@@ -57,6 +57,21 @@ def mlp_logits(X, params, layers):
     return h @ params["Woutput"] + params["boutput"], pres
 
 
+def mlp_gradients(X, y, params, layers):
+    """Backprop of ``mlp_loss``: ``{"W<name>": ..., "b<name>": ...}`` for every layer."""
+    logits, pres = mlp_logits(X, params, layers)
+    posts = [X] + [ACTIVATIONS[act][0](z) for z, (_, act) in zip(pres, layers)]
+    d = softmax(logits) - y
+    grads = {"Woutput": posts[-1].T @ d, "boutput": d.sum(0)}
+    d = d @ params["Woutput"].T
+    for i in reversed(range(len(layers))):
+        name, act = layers[i]
+        d = d * ACTIVATIONS[act][1](posts[i + 1])
+        grads["W" + name], grads["b" + name] = posts[i].T @ d, d.sum(0)
+        d = d @ params["W" + name].T
+    return grads
+
+
 def mlp_loss(X, y, params, layers):
     """Summed cross-entropy of the softmax of ``mlp_logits``."""
     return cross_entropy_sum(y, softmax(mlp_logits(X, params, layers)[0]))

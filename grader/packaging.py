@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import io
+import json
 import os
 import re
 import stat
@@ -246,7 +247,7 @@ def _new_zip(out_path: str | Path) -> tuple[Path, zipfile.ZipFile]:
 
 
 # ----------------------------------------------------------------------------- Gradescope
-def build_gradescope_zip(out_path: str | Path = "autograder.zip") -> Path:
+def build_gradescope_zip(out_path: str | Path = "autograder.zip", hints: str = "nudge") -> Path:
     """Build Gradescope's ``autograder.zip`` from this project.
 
     At the top: ``setup.sh`` (installs Python 3 when absent, then ``pip install
@@ -262,12 +263,17 @@ def build_gradescope_zip(out_path: str | Path = "autograder.zip") -> Path:
     ----------
     out_path : path
         The zip to write (its folder is created).
+    hints : str
+        The hint level of the messages students read (``grader/face.json`` in the zip):
+        ``nudge`` (what is wrong and which question to reread), ``full`` or ``none``.
 
     Returns
     -------
     pathlib.Path
         The zip written.
     """
+    if hints not in HINT_LEVELS:
+        raise ValueError(f"hints {hints!r}: expected one of {', '.join(HINT_LEVELS)}")
     files = [
         f
         for f in project_files(ROOT)
@@ -278,8 +284,12 @@ def build_gradescope_zip(out_path: str | Path = "autograder.zip") -> Path:
         for script in GRADESCOPE_SCRIPTS:
             _write(zf, script, (TEMPLATES / script).read_bytes(), 0o755)
         for rel in files:
+            if rel == "grader/face.json":
+                continue
             data = (ROOT / rel).read_bytes()
             _write(zf, rel, data, _mode(ROOT / rel))
+        face = {"face": "full", "hints": hints}  # the hidden face, at this hint level
+        _write(zf, "grader/face.json", json.dumps(face).encode("utf-8"))
     return out
 
 

@@ -4,6 +4,7 @@ release works as its README says without solutions/."""
 
 import ast
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -15,13 +16,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from releases import release_tree, release_zip  # noqa: F401 - built once per session
 
 from grader.packaging import (
     HANDOUT_FILES,
     RELEASE_FOLDER,
     ReleaseError,
     build_gradescope_zip,
-    build_release,
     export_kata,
     flatten_imports,
     project_files,
@@ -330,11 +331,9 @@ def test_release_command_says_why_it_refuses(tiny_project, tmp_path, monkeypatch
         assert "answered" not in zf.read(f"{RELEASE_FOLDER}/kata/nn.py").decode()
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("release")
-    archive = build_release(tmp / f"{RELEASE_FOLDER}.zip")
-    return archive, _unzip(archive, tmp / "unpacked") / RELEASE_FOLDER
+@pytest.fixture
+def release(release_zip, release_tree):  # noqa: F811 - the session's release (tests/releases.py)
+    return release_zip, release_tree
 
 
 def _sha(path: Path) -> str:
@@ -365,16 +364,16 @@ def test_release_is_the_project_without_instructor_files(release):
     assert all((folder / p / "__init__.py").is_file() for p in ("grader", "coursedata", "kata"))
 
 
-def _student_loop_commands() -> tuple[list[str], list[str]]:
-    """The README's self-check (``pytest -m ...``) and grading (``python -m grader``)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def _student_loop_commands(folder: Path) -> tuple[list[str], list[str]]:
+    """The release README's self-check (``pytest -m ...``) and grader (``python -m grader``)."""
+    readme = (folder / "README.md").read_text(encoding="utf-8")
     section = re.search(r"^## The student loop\n(.*?)(?=^## )", readme, re.S | re.M)
-    assert section, "README.md has no '## The student loop' section"
+    assert section, "the release's README.md has no '## The student loop' section"
     spans = re.findall(r"`([^`\n]+)`", section.group(1))
     pytest_cmd = next((s for s in spans if s.startswith("pytest -m ")), None)
     grader_cmd = next((s for s in spans if s.startswith("python -m grader")), None)
     assert pytest_cmd and grader_cmd, f"the student loop's commands changed: {spans}"
-    return shlex.split(pytest_cmd), shlex.split(grader_cmd)
+    return shlex.split(pytest_cmd), shlex.split(grader_cmd)[:3]
 
 
 @pytest.mark.slow
@@ -383,7 +382,7 @@ def test_release_student_loop_from_the_readme_works_without_solutions(release, t
     NOT IMPLEMENTED, and the grader reports it not implemented with 0 points."""
     _, folder = release
     assert not (folder / "solutions").exists()
-    pytest_cmd, grader_cmd = _student_loop_commands()
+    pytest_cmd, grader_cmd = _student_loop_commands(folder)
     env = _env(PYTHONPATH=str(folder))
     marker = pytest_cmd.index("-m") + 1
     pytest_cmd[marker] = "q2_2_2"
@@ -404,3 +403,130 @@ def test_release_student_loop_from_the_readme_works_without_solutions(release, t
     assert re.search(r"Q2\.2\.2\s+0/3\s+not implemented", graded.stdout), graded.stdout
     [test] = json.loads(results.read_text())["tests"]
     assert test["score"] == 0 and "not implemented" in test["output"]
+
+
+# ----------------------------------------------------------------------------- release README
+def readme_commands(text: str, section: str | None = None) -> list[str]:
+    """The commands of a README: every line of its fenced blocks, and every inline span that
+    runs something (``pytest -m ...``, ``python -m ...``, ``pip ...``), in order; within
+    ``## section`` only, when given."""
+    if section is not None:
+        found = re.search(rf"^## {re.escape(section)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+        assert found, f"the README has no '## {section}' section"
+        text = found.group(1)
+    commands = []
+    for fenced, inline in re.findall(r"^```[^\n]*\n(.*?)^```|`([^`\n]+)`", text, re.S | re.M):
+        if fenced:
+            commands += [ln.strip() for ln in fenced.splitlines() if ln.strip()]
+        elif inline.startswith(("pytest ", "python ", "pip ")):
+            commands.append(inline)
+    return commands
+
+
+def test_readme_commands_are_read_from_blocks_and_spans():
+    text = (
+        "## A\n\n```\npython3 -m venv .venv\npip install -e .\n```\n\nthen `pytest -m q2_3` "
+        "(or `pytest`), see `kata/nn.py` and `python -m grader --questions 2.3`.\n\n## B\n"
+        "```\npytest -m q6_1_1\n```\n"
+    )
+    assert readme_commands(text, "A") == [
+        "python3 -m venv .venv", "pip install -e .", "pytest -m q2_3",
+        "python -m grader --questions 2.3",
+    ]  # fmt: skip
+    assert readme_commands(text, "B") == ["pytest -m q6_1_1"]
+
+
+def test_release_readme_is_the_students(release):
+    _, folder = release
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert "solutions" not in readme  # the instructors' README starts with --impl solutions
+    for heading in ("Quick start", "The student loop", "Points", "Public and hidden checks"):
+        assert f"\n## {heading}\n" in readme, heading
+    assert "| Q2.2.2 | 3 | softmax |" in readme  # the points table, from grader/questions.py
+    assert "public checks: your final grade also runs hidden checks" in readme
+    setup = ["python3 -m venv .venv", ". .venv/bin/activate", 'pip install -e ".[test]"']
+    assert readme_commands(readme)[:3] == setup
+
+
+def _pip_unreachable(output: str) -> bool:
+    return any(
+        s in output
+        for s in ("No matching distribution", "Could not find a version", "Failed to establish")
+    )
+
+
+def _run_readme(folder: Path, commands: list[str], log: Path, timeout: float) -> None:
+    """Run ``commands`` one after the other in ``folder`` with bash (the venv's activation
+    carries over); fail naming the first that fails, skip when pip cannot reach packages."""
+    script = ["set -e"]
+    for i, command in enumerate(commands):
+        shown = shlex.quote(command)
+        script += [f"echo '>>> [{i}]' {shown}", command, f"echo '<<< [{i}] ok'"]
+    proc = subprocess.run(
+        ["bash", "-c", "\n".join(script)],
+        cwd=folder, env=_env(PIP_DISABLE_PIP_VERSION_CHECK="1", CI="1"),
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    log.write_text(out)
+    if proc.returncode != 0:
+        ran = re.findall(r"^>>> \[(\d+)\]", proc.stdout, re.M)
+        failed = commands[int(ran[-1])] if ran else "?"
+        if failed.startswith("pip ") and _pip_unreachable(out):
+            pytest.skip(f"offline and {failed!r} needs packages pip has not cached")
+        pytest.fail(f"the README's command {failed!r} failed:\n{out[-6000:]}", pytrace=False)
+    done = re.findall(r"^<<< \[(\d+)\] ok", proc.stdout, re.M)
+    assert len(done) == len(commands), out[-3000:]
+
+
+@pytest.fixture(scope="module")
+def solved_release(release_tree, tmp_path_factory):  # noqa: F811
+    """A copy of the release whose kata/ holds the solutions: a student who did it all."""
+    folder = tmp_path_factory.mktemp("solved") / RELEASE_FOLDER
+    shutil.copytree(release_tree, folder)
+    for path in (ROOT / "solutions").glob("*.py"):
+        if path.name != "__init__.py":
+            shutil.copy(path, folder / "kata" / path.name)
+    return folder
+
+
+@pytest.mark.slow
+@needs_solutions
+def test_every_command_of_the_release_readme_runs_in_a_fresh_virtualenv(solved_release):
+    """Quick start and the student loop, in order, in the unpacked release of a student who
+    answered everything: a fresh virtualenv from ``python3 -m venv`` (its Python is this
+    test's), the packages from pip (its cache when offline), no PyTorch; each command exits 0
+    and the self-check and grader say which face they ran."""
+    readme = (solved_release / "README.md").read_text(encoding="utf-8")
+    commands = readme_commands(readme, "Quick start") + readme_commands(readme, "The student loop")
+    commands = [re.sub(r"^python3 -m venv", f"{sys.executable} -m venv", c) for c in commands]
+    log = solved_release / "readme-run.log"
+    _run_readme(solved_release, commands, log, timeout=1800)
+    out = log.read_text()
+    assert "Q2.2.2            3/3  passed" in out, out[-3000:]
+    assert out.count("public checks: your final grade also runs hidden checks") >= 2
+    venv_python = solved_release / ".venv" / "bin" / "python"
+    probe = subprocess.run([str(venv_python), "-c", "import torch"], capture_output=True)
+    assert probe.returncode != 0, "Q2-Q5's virtualenv must not need PyTorch (it has it)"
+
+
+@pytest.mark.slow
+@needs_solutions
+@pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None,
+    reason="PyTorch is not installed here: its wheels are not in pip's cache either",
+)
+def test_the_release_readme_q6_commands_run_with_pytorch(solved_release):
+    """The Q6 section, after the quick start's virtualenv (the previous test's, or a new one)."""
+    readme = (solved_release / "README.md").read_text(encoding="utf-8")
+    commands = readme_commands(readme, "Q6 (PyTorch)")
+    assert commands[0].startswith("pip install") and "[torch]" in commands[0]
+    if not (solved_release / ".venv").is_dir():
+        setup = readme_commands(readme, "Quick start")[:3]
+        commands = [re.sub(r"^python3 -m venv", f"{sys.executable} -m venv", setup[0])] + commands
+        commands[1:1] = setup[1:]
+    else:
+        commands = [". .venv/bin/activate", *commands]
+    _run_readme(solved_release, commands, solved_release / "readme-q6.log", timeout=2400)
+    out = (solved_release / "readme-q6.log").read_text()
+    assert re.search(r"Q6\.1\.1\s+\d", out), out[-3000:]

@@ -891,7 +891,9 @@ def judge_psnr(inputs, out):
             hint = " Pass data_range=1.0: the pixels lie in [0, 1]."
         raise Fail(
             f"for {len(x)} image(s) of {x.shape[1]} pixels, the average of each image's "
-            f"10 log10(1 / MSE) is {expected:.6f} dB; got {got:.6f}.{hint}"
+            f"PSNR is {expected:.6f} dB; got {got:.6f}.{hint}",
+            reread="Q5.3.2",
+            formula="PSNR = 10 log10(1 / MSE), the MSE over one image's pixels",
         )
 
 

@@ -54,7 +54,7 @@ REDACT = {
 
 ORACLE_NAMES = (
     "sigmoid", "softmax", "cross_entropy_sum", "accuracy", "xavier_bound", "mlp_logits",
-    "mlp_loss", "central_differences", "mean_cross_entropy", "autoencoder_forward",
+    "mlp_loss", "mlp_gradients", "central_differences", "mean_cross_entropy", "autoencoder_forward",
     "squared_error_sum", "psnr",
 )  # fmt: skip
 
