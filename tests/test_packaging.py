@@ -364,6 +364,24 @@ def test_release_is_the_project_without_instructor_files(release):
     assert all((folder / p / "__init__.py").is_file() for p in ("grader", "coursedata", "kata"))
 
 
+def test_release_runs_the_public_face(release):
+    """The answers the grader holds stay out: the oracle's public face, the recorded values,
+    no Q3.1 training loop, no Q4 data builder, no training loop in the kata's given code."""
+    _, folder = release
+    assert json.loads((folder / "grader" / "face.json").read_text())["face"] == "public"
+    oracle = (folder / "grader" / "oracle.py").read_text()
+    assert oracle == (ROOT / "grader" / "release" / "oracle.py").read_text()
+    assert "np.exp" not in oracle and "log10" not in oracle and "sqrt(6" not in oracle
+    assert (folder / "grader" / "public_expected.npz").stat().st_size > 10_000
+    assert not (folder / "coursedata" / "q4_reference.py").exists()
+    assert not (folder / "grader" / "release").exists()
+    q3 = (folder / "grader" / "checks" / "q3.py").read_text()
+    loop = q3[q3.index("def loop_train(") : q3.index("\n\n\n", q3.index("def loop_train("))]
+    assert "NotProvided" in loop and "backwards" not in loop.split('"""')[-1]
+    assert "train_quick_network" not in (folder / "kata" / "run_q4.py").read_text()
+    assert (folder / "tests" / "test_public_checks.py").is_file()
+
+
 def _student_loop_commands(folder: Path) -> tuple[list[str], list[str]]:
     """The release README's self-check (``pytest -m ...``) and grader (``python -m grader``)."""
     readme = (folder / "README.md").read_text(encoding="utf-8")
