@@ -26,7 +26,7 @@ PACKAGES = ("grader", "coursedata", "kata", "tests")
 # lines (they grade, build zips, download data) are not tried.
 SKIP_MODULES = ("coursedata.download", "grader.__main__", "grader.batch")
 SKIP_NAMES = ("main",)
-SECONDS = 5
+SECONDS = 10
 
 
 def _modules():
@@ -112,18 +112,24 @@ def _alarm(signum, frame):
 
 
 def tasks(plan_path: str) -> int:
+    import grader.checks  # noqa: F401 - imported before any alarm can cut an import short
     from grader import child
     from grader.implementation import resolve
 
     warnings.simplefilter("ignore")
-    signal.signal(signal.SIGALRM, _alarm)
     impl = resolve("kata")
-    for job in json.loads(Path(plan_path).read_text()):
+    plan = json.loads(Path(plan_path).read_text())
+    for job in plan:  # every module the plan names, imported first
+        impl.load(job["graded"][0].removeprefix("kata."))
+        importlib.import_module(job["candidate"][0])
+        importlib.import_module(job["task"].partition(":")[0])
+    signal.signal(signal.SIGALRM, _alarm)
+    for job in plan:
         module = impl.load(job["graded"][0].removeprefix("kata."))
         name = job["graded"][1]
         original = getattr(module, name)
-        source = importlib.import_module(job["candidate"][0])
-        setattr(module, name, getattr(source, job["candidate"][1]))
+        candidate = getattr(importlib.import_module(job["candidate"][0]), job["candidate"][1])
+        setattr(module, name, candidate)
         signal.alarm(SECONDS)
         try:
             record = child.run_check(job, {"index": 0, "task": job["task"]}, impl)
