@@ -142,7 +142,38 @@ def tasks(plan_path: str) -> int:
     return 0
 
 
+def mutants(plan_path: str) -> int:
+    """``{name: folder}`` in, ``{name: {check: outcome}}`` out (``PLAN.out.json``): the
+    release's public graded checks of Q2 (``tests/test_public_checks.py``) on each folder."""
+    import tempfile
+
+    from grading import verdict
+    from test_public_checks import PUBLIC
+
+    from grader.check import Hidden
+    from grader.implementation import resolve
+
+    warnings.simplefilter("ignore")
+    results = {}
+    for name, folder in json.loads(Path(plan_path).read_text()).items():
+        impl, outcomes = resolve(folder), {}
+        for check in [c for c in PUBLIC if c.question.startswith("2.")]:
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    outcome, message = verdict(check, impl, Path(tmp))
+                except Hidden:
+                    outcome = "hidden"
+                except Exception as exc:  # noqa: BLE001 - what the judge could not read
+                    outcome = f"failed ({type(exc).__name__})"
+            if outcome == "error" and message.startswith("Hidden: "):
+                outcome = "hidden"
+            outcomes[f"Q{check.question} {check.name}"] = outcome
+        results[name] = outcomes
+    Path(plan_path + ".out.json").write_text(json.dumps(results, indent=1))
+    return 0
+
+
 if __name__ == "__main__":
     sys.path[:0] = [str(RELEASE), str(RELEASE / "tests")]
     command, arg = sys.argv[1], sys.argv[2]
-    sys.exit(candidates(arg) if command == "candidates" else tasks(arg))
+    sys.exit({"candidates": candidates, "tasks": tasks, "mutants": mutants}[command](arg))

@@ -143,3 +143,33 @@ def test_no_function_of_the_release_answers_a_graded_function(release_tree, tmp_
         )
         shutil.rmtree(tmp_path / "jobs")
     assert tried > 1000  # the test tried something: every graded function, many candidates
+
+
+# The in-repo mutants that only the hidden face catches (the release's public checks miss
+# them), with why. Keep it short: each is a reason to add a public property.
+HIDDEN_ONLY: dict[str, str] = {}
+
+
+def test_the_releases_public_checks_catch_the_mutants(release_tree, tmp_path):  # noqa: F811
+    """Every Q2 mutant of ``tests/mutants/`` fails one of the release's public graded checks
+    (which its ``pytest`` runs), but those of :data:`HIDDEN_ONLY`; every accepted variant
+    passes them all."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from mutants.catalog import CATALOG, materialise
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    folders = {v.name: str(materialise(v, tmp_path / "m" / v.name)) for v in CATALOG}
+    (tmp_path / "mutants.json").write_text(json.dumps(folders))
+    _runner(release_tree, "mutants", tmp_path / "mutants.json", tmp_path)
+    results = json.loads((tmp_path / "mutants.json.out.json").read_text())
+    caught = {
+        n: [c for c, o in r.items() if o.startswith(("failed", "error"))]
+        for n, r in results.items()
+    }
+    missed = sorted(v.name for v in CATALOG if v.expect == "fail" and not caught[v.name])
+    wrongly = {v.name: caught[v.name] for v in CATALOG if v.expect == "pass" and caught[v.name]}
+    assert not wrongly, f"accepted variants failing public checks: {wrongly}"
+    assert missed == sorted(HIDDEN_ONLY), (
+        f"mutants only the hidden checks catch: {missed}; expected {sorted(HIDDEN_ONLY)}"
+    )
