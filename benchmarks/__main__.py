@@ -1,8 +1,12 @@
 """``python -m benchmarks [--suite] [--quick] [--only SECTIONS] [--repeat N] ...``
 
+``python -m benchmarks --q6`` trains the reference solutions on Q6's real datasets where they
+are present and merges their accuracy and time per epoch into ``results.json`` (the ``q6.*``
+records; the other sections' last results are kept).
+
 Runs the benchmarks, prints a table, writes ``benchmarks/results.json`` (``{"context": ...,
 "results": [{name, value, unit, ratio, vs, target, met, load, note, ...}]}``), the markdown
-report ``benchmarks/RESULTS.md`` and the growth figure ``benchmarks/out/growth.png``.
+report ``docs/benchmarks.md`` and the growth figure ``benchmarks/out/growth.png``.
 
 Where ``OPENBLAS_CORETYPE`` or ``OPENBLAS_L2_SIZE`` is set, the command reports both and
 re-executes itself without them (before numpy loads OpenBLAS), for this command only; the
@@ -21,7 +25,7 @@ from pathlib import Path
 from .blas import OPENBLAS_OVERRIDES, clean_environment
 
 HERE = Path(__file__).resolve().parent
-ALL_SECTIONS = ("training", "growth", "q2", "q4", "suite", "blas")
+ALL_SECTIONS = ("training", "growth", "q2", "q4", "suite", "blas", "q6")
 DEFAULT_SECTIONS = ("training", "growth", "q2", "q4", "blas")
 REEXEC_MARKER = "NRK_BENCHMARKS_UNSET"  # JSON of the settings removed before re-executing
 
@@ -50,6 +54,13 @@ def parse_args(argv=None):
         help=f"comma-separated sections among {','.join(ALL_SECTIONS)} (default: all but "
         "suite; --suite adds it)",
     )
+    parser.add_argument(
+        "--q6",
+        action="store_true",
+        help="only Q6's bars: train the reference on CIFAR-10, the SUN scenes and Flowers-17 "
+        "where present ('not measured: data absent' where not) and merge the results into "
+        "results.json (hours on a CPU; minutes on a GPU)",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats, median (5)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs (1)")
     parser.add_argument(
@@ -73,9 +84,9 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--markdown",
-        default=str(HERE / "RESULTS.md"),
+        default=str(HERE.parent / "docs" / "benchmarks.md"),
         metavar="FILE",
-        help="markdown report (default benchmarks/RESULTS.md); '' for none",
+        help="markdown report (default docs/benchmarks.md); '' for none",
     )
     parser.add_argument(
         "--render",
@@ -97,6 +108,8 @@ def parse_args(argv=None):
             parser.error(f"unknown sections {unknown}; choose among {list(ALL_SECTIONS)}")
     else:
         args.sections = list(DEFAULT_SECTIONS) + (["suite"] if args.suite else [])
+    if args.q6:
+        args.sections = ["q6"]
     if args.quick:
         args.repeat, args.warmup = 1, 1
     return args
@@ -233,8 +246,20 @@ def main(argv=None):
             records += suite_times.run(out_dir, env=original_environment(removed))
         elif section == "blas":
             records += blas.records(context)
+        elif section == "q6":
+            from . import q6_data
+
+            records += q6_data.run(quick=quick)
     context["load_end"] = load_average()
     json_path = Path(args.json)
+    if args.q6 and json_path.is_file():  # keep the other sections' last results
+        from . import q6_data
+
+        previous = json.loads(json_path.read_text())
+        records = q6_data.merge(previous["results"], records)
+        context = previous["context"] | {"q6_run": context}
+        if context.get("figure"):  # the earlier run's growth figure, still linked
+            figure = (json_path.resolve().parent / context["figure"]).resolve()
     if figure:  # relative to results.json, for --render
         context["figure"] = os.path.relpath(figure, json_path.resolve().parent)
 

@@ -12,6 +12,7 @@ SECTIONS = {
     "q4": "Q4 on the sample photos",
     "suite": "Test tiers and a full grade of the solutions (subprocesses)",
     "blas": "BLAS and machine",
+    "q6": "Q6's bars: the reference on the real datasets (python -m benchmarks --q6)",
 }
 
 
@@ -214,7 +215,7 @@ def markdown(records, context, figure=None, path=None):
             ),
             "",
         ]
-    for prefix in ("growth", "q2", "q4", "suite", "blas"):
+    for prefix in ("growth", "q2", "q4", "suite", "blas", "q6"):
         members = ("blas", "machine") if prefix == "blas" else (prefix,)
         chosen = [r for r in records if r["name"].split(".")[0] in members]
         if not chosen:

@@ -1,9 +1,16 @@
-"""Download the official NIST36 files (and the sample photos) from the course's handout URLs.
+"""Download the official NIST36 files (and the sample photos) from the course's handout URLs,
+and Q6's datasets.
 
 Optional: without them the kata uses the bundled stand-in (see ``data/README.md``). Needs the
 ``download`` extra (``pip install -e '.[download]'``: pooch and tqdm)::
 
     python -m coursedata.download [--dest DIR] [--timeout S] [--only data.zip|images.zip]
+    python -m coursedata.download q6 [--sun-url URL|PATH] [--sun-sha256 HEX]
+    python -m coursedata.download cifar10 flowers17 squeezenet sun ...
+
+``q6`` installs CIFAR-10, Flowers-17, SqueezeNet 1.1's ImageNet weights and (given its source)
+the SUN scene subset where Q6.1.3, Q6.1.4 and Q6.2 look for them: see
+:mod:`coursedata.external` for where each comes from and how it is verified.
 
 Each archive is downloaded with :func:`pooch.retrieve` (sha256-verified where a hash is
 published, with a progress bar) into ``<dest>/downloads/``; then the wanted members are
@@ -142,9 +149,15 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
 def _manual_hint(name: str, url: str, install_dir: Path | None, archive_dir: Path) -> str:
     """How to install an archive's files by hand (for the error messages)."""
     remote = REMOTES.get(name)
-    files = ", ".join(remote.members) if remote else "its files"
+    if remote is None:  # Q6's archives (coursedata.external)
+        return (
+            f"To install by hand: download {url} where you have access, put it in "
+            f"{archive_dir} as {name} and rerun this command (it then only checks and installs "
+            f"it into {install_dir}); see data/README.md."
+        )
+    files = ", ".join(remote.members)
     if install_dir is None:
-        install_dir = data_dir() / (remote.subdir if remote else "")
+        install_dir = data_dir() / remote.subdir
     return (
         f"To install by hand: download {url} where you have access and unzip {files} into "
         f"{install_dir} (or put {name} in {archive_dir} and rerun this command). "
@@ -160,6 +173,7 @@ def fetch(
     sha256: str | None = FROM_TABLE,
     timeout: float = DEFAULT_TIMEOUT,
     install_dir: Path | None = None,
+    known_hash: str | None = None,
 ) -> Path:
     """Download one archive to ``dest/name`` with pooch (verified, progress bar, no retries).
 
@@ -178,6 +192,8 @@ def fetch(
         Connect timeout in seconds (reads may pause up to ``max(timeout, 60)`` s).
     install_dir : pathlib.Path, optional
         Where the members belong, named in the error messages; default the data directory.
+    known_hash : str, optional
+        pooch's form, ``"md5:HEX"`` or ``"sha256:HEX"``; when given, it replaces ``sha256``.
 
     Returns
     -------
@@ -200,6 +216,8 @@ def fetch(
         raise DownloadError(f"no URL for {name!r}; known archives: {', '.join(REMOTES)}")
     if sha256 == FROM_TABLE:
         sha256 = remote.sha256 if remote else None
+    if known_hash is not None:
+        sha256 = known_hash
     folder = Path(dest)
     created = not folder.exists()
     downloader = pooch.HTTPDownloader(
@@ -362,16 +380,29 @@ def download(
     return paths
 
 
+#: What ``python -m coursedata.download WHAT`` takes besides the NIST36 archives.
+Q6_NAMES = ("cifar10", "flowers17", "squeezenet", "sun")
+CHOICES = ("nist36", "q6", *Q6_NAMES)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns the exit status (1 on a failed download)."""
     parser = argparse.ArgumentParser(
         prog="python -m coursedata.download", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
+        "what",
+        nargs="*",
+        metavar="WHAT",
+        help="nist36 (the default: the official NIST36 files and the photos), q6 (all of: "
+        f"{', '.join(Q6_NAMES)}) or one of those",
+    )
+    parser.add_argument(
         "--dest",
         type=Path,
         default=None,
-        help=f"data directory (default: $NRK_DATA_DIR or {data_dir()})",
+        help=f"data directory (default: $NRK_DATA_DIR or {data_dir()}); Q6's datasets then go "
+        "to DEST/external/NAME (default: $NRK_<NAME>_DIR or data/external/NAME)",
     )
     parser.add_argument(
         "--timeout",
@@ -383,15 +414,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only",
         choices=sorted(REMOTES),
         action="append",
-        help="download only this archive (repeatable; default: all)",
+        help="nist36: download only this archive (repeatable; default: all)",
     )
     parser.add_argument("--force", action="store_true", help="download even if installed")
+    parser.add_argument(
+        "--sun-url",
+        default=None,
+        metavar="URL|PATH",
+        help="the SUN scene subset's archive (the bag-of-words homework's data/ folder, as a "
+        "URL, a local .zip/.tar.gz or a folder); default $NRK_SUN_URL. No public copy is known",
+    )
+    parser.add_argument(
+        "--sun-sha256", default=None, metavar="HEX", help="its sha256 (default $NRK_SUN_SHA256)"
+    )
     args = parser.parse_args(argv)
-    try:
-        for name in args.only or list(REMOTES):
-            download(name, args.dest, timeout=args.timeout, force=args.force)
-    except DownloadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    unknown = [w for w in args.what if w not in CHOICES]
+    if unknown:
+        parser.error(f"unknown {', '.join(unknown)}: choose among {', '.join(CHOICES)}")
+    wanted = list(dict.fromkeys(args.what or ["nist36"]))
+    failed = {}
+    if "nist36" in wanted:
+        try:
+            for name in args.only or list(REMOTES):
+                download(name, args.dest, timeout=args.timeout, force=args.force)
+        except DownloadError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed["nist36"] = str(exc)
+    q6 = [n for n in Q6_NAMES if n in wanted or "q6" in wanted]
+    if q6:
+        try:
+            _require_pooch()
+        except DownloadError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        from coursedata import external
+
+        failed |= external.install(
+            q6, args.dest, timeout=args.timeout, force=args.force, sun_source=args.sun_url,
+            sun_sha256=args.sun_sha256, log=lambda line: print(line, file=sys.stderr),
+        )  # fmt: skip
+    if failed:
+        print(f"not installed: {', '.join(failed)} (see above)", file=sys.stderr)
         return 1
     return 0
 

@@ -288,13 +288,29 @@ def gradescope_zip_main(argv) -> int:
     )
     parser.add_argument("out", nargs="?", default="autograder.zip", metavar="OUT.zip")
     parser.add_argument(
+        "--with-q6-data",
+        action="store_true",
+        help="setup.sh downloads Q6's datasets at build time (python -m coursedata.download)",
+    )
+    parser.add_argument("--sun-url", default=None, help="with it: the SUN subset's archive")
+    parser.add_argument("--sun-sha256", default=None, help="and its sha256")
+    parser.add_argument(
         "--hints",
         choices=("full", "nudge", "none"),
         default="nudge",
         help="the hint level of the students' messages (default nudge: no formulas)",
     )
     args = parser.parse_args(argv)
-    print(f"Wrote {build_gradescope_zip(args.out, hints=args.hints)}")
+    if (args.sun_url or args.sun_sha256) and not args.with_q6_data:
+        parser.error("--sun-url and --sun-sha256 go with --with-q6-data")
+    out = build_gradescope_zip(
+        args.out,
+        with_q6_data=args.with_q6_data,
+        sun_url=args.sun_url,
+        sun_sha256=args.sun_sha256,
+        hints=args.hints,
+    )
+    print(f"Wrote {out}")
     return 0
 
 

@@ -247,7 +247,61 @@ def _new_zip(out_path: str | Path) -> tuple[Path, zipfile.ZipFile]:
 
 
 # ----------------------------------------------------------------------------- Gradescope
-def build_gradescope_zip(out_path: str | Path = "autograder.zip", hints: str = "nudge") -> Path:
+_Q6_DATA_BEFORE = "# Fail the image build now"
+
+
+def q6_data_setup(setup: str, sun_url: str | None = None, sun_sha256: str | None = None) -> str:
+    """``setup.sh`` that also downloads Q6's datasets at build time (``--with-q6-data``).
+
+    The project installs with the ``download`` extra too (pooch), then
+    ``python3 -m coursedata.download cifar10 flowers17 squeezenet`` puts CIFAR-10 and
+    Flowers-17 into ``/autograder/source/data/external/`` (where the grader looks) and
+    SqueezeNet's weights into torch's cache, each verified; a failed download fails the build.
+    The SUN subset has no public copy: with ``sun_url`` (the course's archive, and its
+    ``sun_sha256``) it is installed too; without, the build says Q6.1.4 stays not gradable.
+
+    Parameters
+    ----------
+    setup : str
+        The ``setup.sh`` template's text.
+    sun_url, sun_sha256 : str, optional
+
+    Returns
+    -------
+    str
+    """
+    import shlex
+
+    fetch = "python3 -m coursedata.download cifar10 flowers17 squeezenet"
+    if sun_url:
+        sun = f"python3 -m coursedata.download sun --sun-url {shlex.quote(sun_url)}"
+        if sun_sha256:
+            sun += f" --sun-sha256 {shlex.quote(sun_sha256)}"
+    else:
+        sun = (
+            'echo "Q6.1.4: no --sun-url given to gradescope-zip (the SUN scene subset has no '
+            'public copy); Q6.1.4 stays not gradable"'
+        )
+    block = (
+        "# --with-q6-data: Q6's datasets, downloaded and verified now, at build time, where the\n"
+        "# grader looks (data/external/ here, SqueezeNet's weights in torch's cache); the image\n"
+        "# keeps the installed data, not the archives.\n"
+        f'cd "$SOURCE"\n{fetch}\n{sun}\nrm -rf "$SOURCE/data/downloads"\n\n'
+    )
+    setup = setup.replace('"$SOURCE[torch]"', '"$SOURCE[torch,download]"')
+    if _Q6_DATA_BEFORE in setup:
+        return setup.replace(_Q6_DATA_BEFORE, block + _Q6_DATA_BEFORE, 1)
+    return setup.rstrip("\n") + "\n\n" + block
+
+
+def build_gradescope_zip(
+    out_path: str | Path = "autograder.zip",
+    *,
+    with_q6_data: bool = False,
+    sun_url: str | None = None,
+    sun_sha256: str | None = None,
+    hints: str = "nudge",
+) -> Path:
     """Build Gradescope's ``autograder.zip`` from this project.
 
     At the top: ``setup.sh`` (installs Python 3 when absent, then ``pip install
@@ -263,6 +317,10 @@ def build_gradescope_zip(out_path: str | Path = "autograder.zip", hints: str = "
     ----------
     out_path : path
         The zip to write (its folder is created).
+    with_q6_data : bool
+        ``setup.sh`` also downloads Q6's datasets at build time (:func:`q6_data_setup`).
+    sun_url, sun_sha256 : str, optional
+        With ``with_q6_data``: the SUN subset's archive and its sha256.
     hints : str
         The hint level of the messages students read (``grader/face.json`` in the zip):
         ``nudge`` (what is wrong and which question to reread), ``full`` or ``none``.
@@ -282,7 +340,10 @@ def build_gradescope_zip(out_path: str | Path = "autograder.zip", hints: str = "
     out, zf = _new_zip(out_path)
     with zf:
         for script in GRADESCOPE_SCRIPTS:
-            _write(zf, script, (TEMPLATES / script).read_bytes(), 0o755)
+            data = (TEMPLATES / script).read_bytes()
+            if script == "setup.sh" and with_q6_data:
+                data = q6_data_setup(data.decode("utf-8"), sun_url, sun_sha256).encode("utf-8")
+            _write(zf, script, data, 0o755)
         for rel in files:
             if rel == "grader/face.json":
                 continue

@@ -64,7 +64,8 @@ def flowers17_datasets(root=None, train_transform=None, eval_transform=None):
     if missing:
         raise DatasetMissing(
             f"Flowers-17 is not available here: {root} lacks {', '.join(missing)}. "
-            "Put the dataset there as train/, val/ and test/ folders, each with one folder "
+            "`python -m coursedata.download flowers17` downloads and splits it there; or "
+            "put the dataset there as train/, val/ and test/ folders, each with one folder "
             f"of images per class, or set {FLOWERS_ENV} to that folder."
         )
     found = {

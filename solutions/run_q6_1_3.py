@@ -67,7 +67,8 @@ def cifar10_datasets(root=None, download=False):
         raise DatasetMissing(
             f"CIFAR-10 is not available here: no usable cifar-10-batches-py/ in {root} "
             f"({why}). Put the extracted "
-            f"cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html) there, "
+            f"cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html) there "
+            "(`python -m coursedata.download cifar10` fetches and checks it), "
             f"or set {CIFAR10_ENV} to the folder holding cifar-10-batches-py/."
         ) from None
 

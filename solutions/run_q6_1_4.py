@@ -124,7 +124,8 @@ def sun_datasets(root=None, image_size=IMAGE_SIZE):
         raise DatasetMissing(
             f"the SUN scene subset is not available here: {root} lacks {', '.join(missing)}. "
             "Copy the bag-of-words homework's data/ folder there (the scene folders and "
-            f"{', '.join(names)}), or set {SUN_ENV} to that folder."
+            f"{', '.join(names)}; `python -m coursedata.download sun --sun-url ARCHIVE` "
+            f"installs the course's archive), or set {SUN_ENV} to that folder."
         )
     return (
         SunScenes(root, "train", image_size, train=True),

@@ -246,3 +246,79 @@ def test_report_renders_targets_and_the_training_pairs():
     assert "| <= 15 s | `suite.fast_tier` | 40.0 s | MISSED | 2 |" in text
     table = report.table(records)
     assert "MISSED" in table and "0.80x torch" in table
+
+
+# ----------------------------------------------------------------------------- Q6 bars (--q6)
+def _q6_records_by_name(records):
+    return {r["name"]: r for r in records}
+
+
+def test_q6_bars_without_data_are_not_measured_and_say_where_it_goes(tmp_path, monkeypatch):
+    from benchmarks import q6_data
+    from grader.checks import q6 as checks_q6
+
+    monkeypatch.setenv("NRK_DATA_DIR", str(tmp_path))
+    for var in ("NRK_CIFAR10_DIR", "NRK_SUN_DIR", "NRK_FLOWERS17_DIR"):
+        monkeypatch.delenv(var, raising=False)
+
+    def never(name, epochs):
+        raise AssertionError("nothing to train without data")
+
+    records = _q6_records_by_name(q6_data.run(train=never))
+    assert sorted(records) == sorted(f"{name}.accuracy" for name, *_ in q6_data.BARS)
+    for record in records.values():
+        assert RECORD_KEYS <= set(record)
+        assert record["value"] is None and record["met"] is None
+        assert record["note"].startswith("not measured: data absent")
+        assert str(tmp_path / "external") in record["note"]
+    bar = checks_q6.FINETUNE_BAR
+    assert records["q6.flowers17_finetune.accuracy"]["target"] == (
+        f">= {bar.min_acc:.0%} of the {bar.split} after {bar.epochs} epochs (the bar)"
+    )
+
+
+def test_q6_bars_with_data_record_accuracy_margin_and_epoch_time(tmp_path, monkeypatch):
+    from benchmarks import q6_data
+    from grader.checks import q6 as checks_q6
+
+    folder = tmp_path / "cifar" / "cifar-10-batches-py"  # present as the grader sees it
+    folder.mkdir(parents=True)
+    for name in checks_q6.CIFAR_FILES:
+        (folder / name).write_bytes(b"")
+    monkeypatch.setenv("NRK_CIFAR10_DIR", str(tmp_path / "cifar"))
+    monkeypatch.setenv("NRK_DATA_DIR", str(tmp_path / "empty"))
+    trained = []
+
+    def fake_train(name, epochs):
+        trained.append((name, epochs))
+        return 0.5, {"seconds": [3.0, 5.0], "device": "cpu"}
+
+    records = _q6_records_by_name(q6_data.run(train=fake_train))
+    bar = checks_q6.CIFAR_BAR
+    assert trained == [("q6.cifar10", bar.epochs)], "the bar's own epochs, only where data is"
+    acc = records["q6.cifar10.accuracy"]
+    assert acc["value"] == 0.5 and acc["met"] is True
+    assert acc["ratio"] == pytest.approx(bar.min_acc / 0.5), "the bar over the reference's"
+    assert records["q6.cifar10.epoch"]["value"] == 4.0
+    assert records["q6.sun.accuracy"]["value"] is None
+
+
+def test_q6_run_keeps_the_other_sections_results(tmp_path, monkeypatch):
+    from benchmarks import __main__ as bench_main
+
+    monkeypatch.setenv("NRK_DATA_DIR", str(tmp_path / "empty"))
+    for var in ("NRK_CIFAR10_DIR", "NRK_SUN_DIR", "NRK_FLOWERS17_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    saved = tmp_path / "results.json"
+    before = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    before["results"] = [r for r in before["results"] if not r["name"].startswith("q6.")]
+    before["results"].append({**before["results"][0], "name": "q6.stale.accuracy"})
+    saved.write_text(json.dumps(before))
+    status = bench_main.main(["--q6", "--no-reexec", "--json", str(saved), "--markdown", ""])
+    assert status == 0
+    after = json.loads(saved.read_text())
+    names = [r["name"] for r in after["results"]]
+    kept = [r["name"] for r in before["results"] if not r["name"].startswith("q6.")]
+    assert names[: len(kept)] == kept, "the other sections' last results are kept"
+    assert "q6.stale.accuracy" not in names and "q6.cifar10.accuracy" in names
+    assert after["context"]["q6_run"]["command"].startswith("python -m benchmarks --q6")
