@@ -144,7 +144,8 @@ def tasks(plan_path: str) -> int:
 
 def mutants(plan_path: str) -> int:
     """``{name: folder}`` in, ``{name: {check: outcome}}`` out (``PLAN.out.json``): the
-    release's public graded checks of Q2 (``tests/test_public_checks.py``) on each folder."""
+    release's public graded checks of Q2 (``tests/test_public_checks.py``) on each folder
+    (one folder per process: a flat ``nn.py`` is imported as ``nn``)."""
     import tempfile
 
     from grading import verdict
@@ -165,8 +166,8 @@ def mutants(plan_path: str) -> int:
                     outcome = "hidden"
                 except Exception as exc:  # noqa: BLE001 - what the judge could not read
                     outcome = f"failed ({type(exc).__name__})"
-            if outcome == "error" and message.startswith("Hidden: "):
-                outcome = "hidden"
+            if outcome == "error":
+                outcome = "hidden" if message.startswith("Hidden: ") else f"error: {message[:300]}"
             outcomes[f"Q{check.question} {check.name}"] = outcome
         results[name] = outcomes
     Path(plan_path + ".out.json").write_text(json.dumps(results, indent=1))
