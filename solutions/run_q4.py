@@ -10,7 +10,7 @@ were classified right, and how many boxes are spurious.
 The classifier is the handout's Q3 network, ``1024 -> 64 (sigmoid, 'layer1') -> 36 (softmax,
 'output')``: ``--weights`` (a ``.pickle`` saved by ``run_q3`` or an ``.npz`` such as the
 reference ``data/q4_reference_net.npz``), else ``out/q3_weights.pickle`` when it exists
-(``python -m kata.run_q3`` saves it), else the reference ``data/q4_reference_net.npz``.
+(``python -m solutions.run_q3`` saves it), else the reference ``data/q4_reference_net.npz``.
 
 Letters are cropped like the NIST36 training images: the character's ink centred in a square,
 its longer side 24 of the 32 pixels, strokes about as thick as the training strokes, dark ink
@@ -359,7 +359,7 @@ def _network(weights):
         print(f"classifier: {saved} (run_q3's network)")
         return load_weights(saved)
     reference = reference_weights_path()
-    print(f"classifier: {reference} (python -m kata.run_q3 saves yours to {saved})")
+    print(f"classifier: {reference} (python -m solutions.run_q3 saves yours to {saved})")
     return load_weights(reference)
 
 
