@@ -578,10 +578,10 @@ def judge_loss_sanity(inputs, out):
 
 # ----------------------------------------------------------------------------- Q2.3
 BACKPROP_TOLERANCE = 1e-6  # relative error, float64
-CHECKLIST = (
-    "Check the order: first through the activation, delta_pre = delta * "
-    "activation_deriv(post_act); then grad_W = X.T @ delta_pre and grad_b = delta_pre summed "
-    "over the batch."
+CHECKLIST = " Check the order: first through the activation's derivative, then the weights."
+CHECKLIST_FORMULA = (
+    "delta_pre = delta * activation_deriv(post_act); then grad_W = X.T @ delta_pre and "
+    "grad_b = delta_pre summed over the batch."
 )
 _ACTIVATIONS = oracle.ACTIVATIONS
 
@@ -730,7 +730,7 @@ def _judge_gradient(inputs, out, kind, lenient=False):
                     reread="Q2.3",
                     formula="grad_X = delta_pre @ W.T",
                 )
-            fix = "grad_X = (delta * activation_deriv(post_act)) @ W.T"
+            fix = (CHECKLIST, "grad_X = (delta * activation_deriv(post_act)) @ W.T")
         else:
             what = f"params['grad_{kind}{name}']"
             analytic = _stored(out, kind, name)
@@ -740,15 +740,15 @@ def _judge_gradient(inputs, out, kind, lenient=False):
                     f"params['{kind}{name}'], {expected.shape}"
                 )
             analytic = analytic.reshape(expected.shape)
-            fix = CHECKLIST
+            fix = (CHECKLIST, CHECKLIST_FORMULA)
         err = oracle.relative_error(analytic, expected)
         if err > BACKPROP_TOLERANCE:
             hint = _batch_hint(analytic, expected, n)
             raise Fail(
                 f"{what} (a {act} layer) differs from central differences of the summed loss "
-                f"(relative error {err:.1e} > {BACKPROP_TOLERANCE:g}).{hint}",
+                f"(relative error {err:.1e} > {BACKPROP_TOLERANCE:g}).{hint or fix[0]}",
                 reread="Q2.3",
-                formula="" if hint else fix.strip(),
+                formula="" if hint else fix[1],
             )
 
 
