@@ -6,6 +6,10 @@ which implementation is tested, and how results are reported.
 * A stub's ``NotImplementedError`` is reported as NOT IMPLEMENTED (with the question id),
   not as a failure, and the run ends with a progress summary per handout question.
 * ``--results-json FILE`` writes one record per test (used by the mutant suite).
+* The student's self-check is the checks of their code: the tests with a question marker
+  (``q1``, ``q2_2_2`` ...). The project's own tests (kata/solutions conformance, the untouched
+  kata's messages, the given code, the grader, packaging, data) carry none and run only in
+  the maintainers' suite: ``--impl solutions`` or ``--maintainer``.
 * Hypothesis profiles: ``ci`` (derandomized; loaded when ``CI`` is set) and ``dev``;
   ``HYPOTHESIS_PROFILE`` or ``--hypothesis-profile`` choose another.
 """
@@ -23,7 +27,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from grader.check import Hidden
 from grader.face import PUBLIC_NOTE, is_public
-from grader.implementation import ImplementationError, NotProvided, resolve
+from grader.implementation import ImplementationError, NotProvided, ScriptLacks, resolve
 from grader.questions import QUESTIONS, question_of
 
 # No "explain" phase: it is slow on failures and its notes are not aimed at students.
@@ -58,6 +62,13 @@ def pytest_addoption(parser):
         action="store_true",
         default=False,
         help="also run the slow tier (end-to-end checks, the mutant suite); CI runs it",
+    )
+    group.addoption(
+        "--maintainer",
+        action="store_true",
+        default=False,
+        help="also run the project's own tests (conformance, grader, packaging, given code) "
+        "on kata or a folder; they always run with --impl solutions",
     )
     group.addoption(
         "--figures-dir",
@@ -103,16 +114,34 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--run-slow"):
-        return
-    slow = [item for item in items if "slow" in item.keywords]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if "slow" not in item.keywords]
+    _deselect(config, items, lambda item: not _maintainer_run(config) and _project_test(item))
+    if not config.getoption("--run-slow"):
+        _deselect(config, items, lambda item: "slow" in item.keywords)
+
+
+def _maintainer_run(config) -> bool:
+    """The maintainers' suite (the references, or --maintainer), not a student's self-check."""
+    return config.nrk_impl.package == "solutions" or config.getoption("--maintainer")
+
+
+def _project_test(item) -> bool:
+    """A test of the project itself, not of the student's code: it names no question."""
+    names = {mark.name for mark in item.iter_markers()}
+    return question_of(names) is None and "q1" not in names
+
+
+def _deselect(config, items, leave_out) -> None:
+    left_out = [item for item in items if leave_out(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not leave_out(item)]
 
 
 def pytest_report_header(config):
-    return f"implementation under test: {config.nrk_impl.label}"
+    header = f"implementation under test: {config.nrk_impl.label}"
+    if not _maintainer_run(config):
+        header += " (the checks of its code; the project's own tests need --maintainer)"
+    return header
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -229,6 +258,9 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] + 1, str(call.excinfo.value))
         report.nrk_message, report.nrk_hidden = str(call.excinfo.value), True
+    elif call.excinfo.errisinstance(ScriptLacks):  # left out, as the grader leaves it out
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] + 1, str(call.excinfo.value))
     else:
         report.nrk_message = call.excinfo.exconly().strip()[:2000]
 

@@ -121,28 +121,33 @@ def select(ids: str | None):
     wanted = [i.strip().removeprefix("Q") for i in ids.split(",") if i.strip()]
     known = {q.id: q for q in QUESTIONS}
     unknown = [i for i in wanted if i not in known]
-    if unknown:
-        raise SystemExit(f"unknown question(s) {unknown}; known: {', '.join(known)}")
+    if unknown or not wanted:
+        print(
+            f"error: --questions {ids!r}: no question {', '.join(unknown) or '(none named)'}; "
+            f"the valid question ids are {', '.join(known)}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)  # a bad argument, as argparse reports them
     return [known[i] for i in wanted]
 
 
-def use_photos(args) -> None:
-    """Hand --photos, --truth and --q4-weights to the Q4 checks (before they are built)."""
-    from pathlib import Path
+def use_photos(args) -> list:
+    """The checks to grade with: the Q4 ones on --photos, --truth and --q4-weights (passed
+    to them as ``grader.checks.q4.PhotoOptions``), or on the samples."""
+    from grader.checks import all_checks
+    from grader.checks.q4 import PhotoOptions
 
     if getattr(args, "hints", None):  # the hint level of every message (grader/check.py)
         os.environ["NRK_HINTS"] = args.hints
-
-    for value, name in (
-        (args.photos, "NRK_Q4_PHOTOS"),
-        (args.truth, "NRK_Q4_TRUTH"),
-        (args.q4_weights, "NRK_Q4_WEIGHTS"),
-    ):
+    paths = {}
+    options = (args.photos, "photos"), (args.truth, "truth"), (args.q4_weights, "weights")
+    for value, name in options:
         if value:
             path = Path(value).expanduser().resolve()
             if not path.exists():
                 raise SystemExit(f"error: {value} does not exist")
-            os.environ[name] = str(path)
+            paths[name] = path
+    return all_checks(PhotoOptions(**paths))
 
 
 def limits_from(args):
@@ -155,7 +160,15 @@ def limits_from(args):
 
 
 def grade_one(
-    spec, questions, limits, out=None, results=None, library_penalty=False, log=None, jobs=1
+    spec,
+    questions,
+    limits,
+    out=None,
+    results=None,
+    library_penalty=False,
+    log=None,
+    jobs=1,
+    checks=None,
 ):
     """Grade ``spec``; write results.json and report.html whatever happens.
 
@@ -176,7 +189,7 @@ def grade_one(
     result, error = None, ""
     try:
         with open_submission(spec) as submission:
-            result = grade(submission, questions, limits, out, library_penalty, log, jobs)
+            result = grade(submission, questions, limits, out, library_penalty, log, jobs, checks)
     except ImplementationError as exc:
         error = str(exc)
     except Exception:  # the grader's own failure: still leave a valid results.json
@@ -204,7 +217,7 @@ def main(argv=None) -> int:
     if argv and argv[0] in COMMANDS:
         return COMMAND_MAIN[argv[0]](argv[1:])
     args = parse_args(argv)
-    use_photos(args)
+    checks = use_photos(args)
     from grader.report import table
 
     questions = select(args.questions)
@@ -217,6 +230,7 @@ def main(argv=None) -> int:
         args.library_penalty,
         log=lambda line: print(line, file=sys.stderr, flush=True),
         jobs=args.jobs,
+        checks=checks,
     )
     if error and not result.scores[0].checks:
         print(f"error: {error}", file=sys.stderr)
@@ -253,7 +267,7 @@ def batch_main(argv) -> int:
     )
     _grading_options(parser)
     args = parser.parse_args(argv)
-    use_photos(args)
+    checks = use_photos(args)
     csv_path = grade_batch(
         Path(args.submissions),
         Path(args.out),
@@ -263,6 +277,7 @@ def batch_main(argv) -> int:
         figures=args.figures,
         library_penalty=args.library_penalty,
         log=lambda line: print(line, file=sys.stderr, flush=True),
+        checks=checks,
     )
     print(f"Wrote {csv_path}")
     return 0
@@ -368,11 +383,13 @@ def checks_main(argv) -> int:
     args = parser.parse_args(argv)
     for question in select(args.questions):
         checks = [c for c in CHECKS if c.question == question.id]
-        total = sum(c.weight for c in checks) or 1.0
+        total = sum(c.weight for c in checks if not c.feedback) or 1.0
         kind = "written, not scored" if question.written else f"{question.points} points"
         print(f"Q{question.id} {question.title} ({kind})")
         for c in checks:
             share = "" if question.written else f"{question.points * c.weight / total:5.2f} pts  "
+            if c.feedback and not question.written:
+                share = "feedback   "
             print(f"    {share}budget {c.budget:>5.0f} s  {c.name}")
     return 0
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from grader.questions import Question
 from grader.report import totals
 from grader.sandbox import Limits
-from grader.scoring import NOT_GRADABLE, WRITTEN
 
 
 def entries(folder: Path) -> list[Path]:
@@ -45,6 +44,7 @@ def grade_batch(
     figures: bool = False,
     library_penalty: bool = False,
     log=None,
+    checks: list | None = None,
 ) -> Path:
     """Grade every entry of ``submissions``; return the path of ``grades.csv``.
 
@@ -62,6 +62,8 @@ def grade_batch(
         Submissions graded at once (each runs its questions one after the other).
     figures : bool
         Also write each student's figures and ``report.html``.
+    checks : list of Check, optional
+        The checks to grade with (the Q4 ones on an instructor's photos); default all.
     """
     from grader.__main__ import grade_one
 
@@ -80,6 +82,7 @@ def grade_batch(
             out=folder if figures else None,
             results=folder / "results.json",
             library_penalty=library_penalty,
+            checks=checks,
         )
         if log:
             core, core_max, extra, _ = totals(result.scores)
@@ -96,9 +99,8 @@ def grade_batch(
         )
         for name, result, error in rows:
             core, core_max, extra, _ = totals(result.scores)
-            cells = [
-                "" if s.status in (NOT_GRADABLE, WRITTEN) else f"{s.score:g}" for s in result.scores
-            ]
+            # a question worth nothing here (written, or not gradable on this machine) is empty
+            cells = ["" if not s.max_score else f"{s.score:g}" for s in result.scores]
             notes = error.splitlines()[0] if error else result.notes.replace("\n", " ")
             writer.writerow([name, f"{core:g}", f"{core_max:g}", f"{extra:g}", *cells, notes])
     return csv_path

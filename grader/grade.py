@@ -66,8 +66,9 @@ class Grade:
         return "\n".join(lines)
 
 
-def checks_of(question: Question) -> list[Check]:
-    return [c for c in CHECKS if c.question == question.id]
+def checks_of(question: Question, checks: list[Check] | None = None) -> list[Check]:
+    """The checks of ``question`` among ``checks`` (default: every check, Q4 on the samples)."""
+    return [c for c in (CHECKS if checks is None else checks) if c.question == question.id]
 
 
 def _judge(check: Check, inputs: dict, outcome: Outcome) -> CheckResult:
@@ -93,7 +94,7 @@ def _judge(check: Check, inputs: dict, outcome: Outcome) -> CheckResult:
     if outcome.status == "not implemented":
         return CheckResult(check, NOT_IMPLEMENTED, outcome.message)
     if outcome.status == "not provided":
-        return CheckResult(check, NOT_PROVIDED, f"needs the kata layout: {outcome.message}")
+        return CheckResult(check, NOT_PROVIDED, outcome.message)
     return CheckResult(check, FAILED, outcome.message, outcome.seconds)
 
 
@@ -104,10 +105,12 @@ def grade_question(
     out_dir: Path | None = None,
     penalised_modules: dict[str, str] | None = None,
     shared: Shared | None = None,
+    checks: list[Check] | None = None,
 ) -> tuple[QuestionScore, list[str], list[Path]]:
-    """Score one question; also return the shims its process used and the figures drawn."""
+    """Score one question; also return the shims its process used and the figures drawn.
+    ``checks``: every check to pick the question's from (default ``grader.checks.CHECKS``)."""
     shared = shared or Shared()
-    checks = checks_of(question)
+    checks = checks_of(question, checks)
     try:
         return _grade_question(submission, question, checks, limits, out_dir, penalised_modules,
                                shared)  # fmt: skip
@@ -195,7 +198,7 @@ class Shared:
         return dict(self._values.get(name, {}))
 
 
-def schedule(questions: list[Question]) -> list[Question]:
+def schedule(questions: list[Question], checks: list[Check] | None = None) -> list[Question]:
     """The order questions start in: the longest (by their checks' time budgets) first, so
     the cores finish together; a question using shared work right after its provider.
 
@@ -204,12 +207,12 @@ def schedule(questions: list[Question]) -> list[Question]:
     """
 
     def budget(q):
-        return sum(c.budget for c in checks_of(q))
+        return sum(c.budget for c in checks_of(q, checks))
 
     order = sorted(questions, key=budget, reverse=True)
-    providers = {c.provides: c.question for c in CHECKS if c.provides}
+    providers = {c.provides: c.question for c in (checks or CHECKS) if c.provides}
     for q in list(order):
-        needs = {providers[c.uses] for c in checks_of(q) if c.uses in providers}
+        needs = {providers[c.uses] for c in checks_of(q, checks) if c.uses in providers}
         for provider in needs:
             ids = [x.id for x in order]
             if provider in ids and ids.index(provider) > ids.index(q.id):
@@ -226,6 +229,7 @@ def grade(
     library_penalty: bool = False,
     log=None,
     jobs: int = 1,
+    checks: list[Check] | None = None,
 ) -> Grade:
     """Grade ``submission`` on ``questions``.
 
@@ -246,6 +250,9 @@ def grade(
         Called with one line per question as it is graded.
     jobs : int
         Questions graded at once, each in its own process.
+    checks : list of Check, optional
+        The checks to grade with (``grader.checks.all_checks(photos)``: the Q4 ones on an
+        instructor's photos); default ``grader.checks.CHECKS``.
     """
     limits = limits or Limits()
     start = time.monotonic()
@@ -257,13 +264,14 @@ def grade(
     if library_penalty:
         for v in violations:
             penalised.setdefault(Path(v.file).stem, v.module)
-    order = schedule(questions)
+    order = schedule(questions, checks)
     selected = {q.id for q in questions}
-    shared = Shared({c.provides for c in CHECKS if c.provides and c.question in selected})
+    everything = CHECKS if checks is None else checks
+    shared = Shared({c.provides for c in everything if c.provides and c.question in selected})
 
     def one(question):
         t0 = time.monotonic()
-        result = grade_question(submission, question, limits, out, penalised, shared)
+        result = grade_question(submission, question, limits, out, penalised, shared, checks)
         if log:
             log(f"Q{question.id}: {result[0].status} ({time.monotonic() - t0:.1f} s)")
         return result

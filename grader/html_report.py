@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from grader.report import total_line
-from grader.scoring import NOT_GRADABLE, NOT_PROVIDED, PASSED, WRITTEN, QuestionScore
+from grader.scoring import NOT_GRADABLE, NOT_PROVIDED, PASSED, QuestionScore
 
 # Sets ``data-loaded-images`` on <body> once the page has loaded: how many figures decoded
 # (tests read it back from a headless browser).
@@ -51,6 +51,9 @@ td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-n
 .s-not-implemented { background: #e4e4e4; color: #444; }
 .s-not-provided, .s-not-gradable { background: #e2e8f0; color: #334; }
 .s-written { background: #dbe9fb; color: #17457a; }
+.s-not-submitted { background: #fbd5d5; color: #8a1111; }
+tr.feedback td { background: #fafafa; color: #444; }
+th.group { background: #fff; font-weight: 600; border-left: none; border-right: none; }
 pre.message { white-space: pre-wrap; word-wrap: break-word; margin: 0; font-size: .9em;
               font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 .over { color: #8a1111; font-weight: 600; }
@@ -86,7 +89,7 @@ def _anchor(question_id: str) -> str:
 def _points(s: QuestionScore) -> str:
     if s.status == NOT_GRADABLE:
         return "n/a"
-    if s.status == WRITTEN:
+    if s.question.written:
         return "not scored"
     return f"{s.score:g}/{s.max_score:g}"
 
@@ -143,31 +146,51 @@ def _figure(path: Path, base: Path) -> str:
 
 
 def _check_rows(s: QuestionScore, limits) -> list[str]:
-    rows = []
-    for c in s.checks:
-        if s.status == WRITTEN:
-            points = "not scored"
-        elif c.outcome in (NOT_PROVIDED, NOT_GRADABLE):
-            points = "n/a"
-        else:
-            points = f"{c.points:g}/{c.max_points:g}"
-        budget = limits.budget(c.check) if limits is not None else c.check.budget
-        if c.seconds > 0:
-            over = c.seconds >= budget
-            took = f"{c.seconds:.1f} s of {budget:g} s"
-            took = f'<span class="over">{_e(took)}</span>' if over else _e(took)
-        else:
-            took = f"&mdash; (budget {budget:g} s)"
-        message = (
-            f'<pre class="message">{_e(c.message.strip())}</pre>'
-            if c.message.strip()
-            else ("" if c.outcome == PASSED else '<span class="meta">no message</span>')
-        )
-        rows.append(
-            f"<tr><td>{_e(c.name)}</td><td class=num>{_e(points)}</td>"
-            f"<td>{_status(c.outcome)}</td><td class=num>{took}</td><td>{message}</td></tr>"
-        )
+    """The checks' rows: first those that carry the question's points, then (under their
+    own heading) those that are teaching feedback only."""
+    points_rows = [c for c in s.checks if not c.check.feedback]
+    feedback_rows = [c for c in s.checks if c.check.feedback]
+    rows = [_check_row(s, c, limits) for c in points_rows]
+    if feedback_rows:
+        if points_rows:
+            rows.insert(0, _group_row("checks that carry the points"))
+        rows.append(_group_row("feedback only: no points, for what to improve"))
+        rows += [_check_row(s, c, limits) for c in feedback_rows]
     return rows
+
+
+def _group_row(title: str) -> str:
+    return f'<tr><th class="group" colspan=5>{_e(title)}</th></tr>'
+
+
+def _check_row(s: QuestionScore, c, limits) -> str:
+    if c.check.feedback:
+        points = "feedback, no points"
+    elif s.question.written:
+        points = "not scored"
+    elif c.outcome == NOT_GRADABLE:
+        points = "n/a"
+    elif c.outcome == NOT_PROVIDED:
+        points = "left out"
+    else:
+        points = f"{c.points:g}/{c.max_points:g}"
+    budget = limits.budget(c.check) if limits is not None else c.check.budget
+    if c.seconds > 0:
+        over = c.seconds >= budget
+        took = f"{c.seconds:.1f} s of {budget:g} s"
+        took = f'<span class="over">{_e(took)}</span>' if over else _e(took)
+    else:
+        took = f"&mdash; (budget {budget:g} s)"
+    message = (
+        f'<pre class="message">{_e(c.message.strip())}</pre>'
+        if c.message.strip()
+        else ("" if c.outcome == PASSED else '<span class="meta">no message</span>')
+    )
+    css = ' class="feedback"' if c.check.feedback else ""
+    return (
+        f"<tr{css}><td>{_e(c.name)}</td><td class=num>{_e(points)}</td>"
+        f"<td>{_status(c.outcome)}</td><td class=num>{took}</td><td>{message}</td></tr>"
+    )
 
 
 def _section(s: QuestionScore, figures: list[Path], base: Path, limits) -> str:

@@ -14,8 +14,16 @@ written for older libraries gradable on today's:
   handout's own (only its activation helpers), the project's own is used;
 * NumPy 2 removed the ``np.float``/``np.int``/``np.bool``... aliases that the handout's
   ``util.py`` and many submissions use: they are restored (and reported) before import;
-* ``run_q*.py`` files are scripts that train at import time: they are imported only when
-  their top level holds nothing but imports, definitions and a ``__main__`` guard.
+* ``run_q*.py`` files are often scripts that train at import time (the handout's
+  ``run_q2.py``): such a script is loaded as its definitions only (its imports, functions,
+  classes and literal constants), without running its top-level statements, so the student
+  is graded on the functions they wrote.
+
+What the handout asks for and the submission lacks is *not submitted*: a missing file
+raises :class:`NotSubmitted` ("not submitted: q4.py") when loaded, a missing function when
+looked up ("not submitted: nn.get_random_batches"). Its checks score 0 of their points.
+A script's missing kata-only function (``run_q2.train``) raises :class:`ScriptLacks`: its
+checks are left out where another check grades the same work.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import importlib.util
 import os
 import re
 import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -50,7 +59,24 @@ class ImplementationError(ValueError):
 
 
 class NotProvided(LookupError):
-    """The implementation does not provide a module (or provides it only as a script)."""
+    """The implementation cannot be asked a check (a function only the kata's layout has,
+    while another check grades the same work): the check is left out."""
+
+
+# Messages of what the handout asks for and a submission lacks start with this: such checks
+# score 0 of their points (the grader reads it back from the submission's process).
+NOT_SUBMITTED = "not submitted"
+
+
+class NotSubmitted(NotProvided, AttributeError):
+    """A file or function is not in the submission: its checks score 0. (An AttributeError
+    too, so that ``getattr(module, name, None)`` still works on a flat module.)"""
+
+
+class ScriptLacks(NotProvided, AttributeError):
+    """A script (the handout's ``run_q2.py``, loaded as its definitions) lacks a function of
+    the kata's layout: the checks calling it are left out; when a question has no other
+    checks, it scores 0."""
 
 
 @dataclass
@@ -96,13 +122,7 @@ class Implementation:
         if name == "util" and (not path.exists() or is_handout_util(path)):
             return self._project_util()
         if not path.exists():
-            raise NotProvided(f"{self.folder} has no {name}.py")
-        if name.startswith("run_q") and not is_import_safe(path):
-            raise NotProvided(
-                f"{path.name} is a script (it runs code at import); these checks need its "
-                "functions, as in the kata layout (definitions plus an "
-                "`if __name__ == '__main__':` guard)"
-            )
+            raise NotSubmitted(f"{NOT_SUBMITTED}: {name}.py")
         self._apply_numpy_shims(path)
         folder = str(self.folder)
         if folder not in sys.path:
@@ -116,7 +136,11 @@ class Implementation:
                 f"a module named {name!r} is already imported from {existing.__file__}; "
                 "test one flat folder per process"
             )
-        return importlib.import_module(name)
+        script = name.startswith("run_q") and not is_import_safe(path)
+        module = _definitions_of(name, path) if script else importlib.import_module(name)
+        if "__getattr__" not in vars(module):
+            module.__getattr__ = _missing_function(name, script)
+        return module
 
     def _project_util(self) -> ModuleType:
         """Use the project's util.py (the handout's file) under the flat name ``util``."""
@@ -193,6 +217,41 @@ def is_handout_util(path: Path) -> bool:
     return bool(functions) and functions <= HANDOUT_UTIL_FUNCTIONS
 
 
+def _missing_function(module: str, script: bool):
+    """A module ``__getattr__``: a function the submission's module lacks is not submitted."""
+
+    def __getattr__(attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(f"module {module!r} has no attribute {attr!r}")
+        if script:
+            raise ScriptLacks(
+                f"{module}.py is a script without a function {attr}(): these checks call "
+                f"{module}.{attr} as the kata's {module}.py defines it (a script's functions "
+                "are graded, its top-level statements are not run)"
+            )
+        raise NotSubmitted(f"{NOT_SUBMITTED}: {module}.{attr} ({module}.py defines no {attr})")
+
+    return __getattr__
+
+
+def _definitions_of(name: str, path: Path) -> ModuleType:
+    """Module ``name`` from the script ``path``, its definitions only: the statements
+    :func:`is_import_safe` accepts run (imports, functions, classes, literal constants,
+    docstrings); the rest (training, plotting at the top level) does not."""
+    source = path.read_text(encoding="utf-8", errors="replace")
+    tree = ast.parse(source, filename=str(path))
+    tree.body = [node for node in tree.body if _is_definition(node)]
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    try:
+        exec(compile(tree, str(path), "exec"), module.__dict__)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
 _SAFE_TOP_LEVEL = (
     ast.Import,
     ast.ImportFrom,
@@ -209,17 +268,18 @@ def is_import_safe(path: Path) -> bool:
         tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
     except SyntaxError:
         return True  # importing it reports the syntax error itself
-    for node in tree.body:
-        if isinstance(node, _SAFE_TOP_LEVEL):
-            continue
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            continue  # docstring
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and _is_literal(node.value):
-            continue
-        if isinstance(node, ast.If) and _is_main_guard(node.test):
-            continue
-        return False
-    return True
+    return all(_is_definition(node) for node in tree.body)
+
+
+def _is_definition(node: ast.stmt) -> bool:
+    """Whether a top-level statement only defines things (or is the ``__main__`` block)."""
+    if isinstance(node, _SAFE_TOP_LEVEL):
+        return True
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        return True  # docstring
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and _is_literal(node.value):
+        return True
+    return isinstance(node, ast.If) and _is_main_guard(node.test)
 
 
 def _is_literal(node: ast.AST | None) -> bool:

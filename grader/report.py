@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import textwrap
 from pathlib import Path
 
-from grader.scoring import NOT_GRADABLE, WRITTEN, QuestionScore
+from grader.scoring import NOT_GRADABLE, QuestionScore
+
+# The table's columns before the reason: question, points, status.
+_LEFT = 9 + 12 + 2 + 16
+CUT_NOTE = (
+    "(… cut short: every check's full message is in report.html (--out DIR) and "
+    "results.json (--results FILE))"
+)
 
 
 def _points(s: QuestionScore) -> str:
-    return "n/a" if s.status in (NOT_GRADABLE, WRITTEN) else f"{s.score:g}/{s.max_score:g}"
+    if s.status == NOT_GRADABLE or s.question.written:
+        return "n/a"
+    return f"{s.score:g}/{s.max_score:g}"
 
 
 def totals(scores: list[QuestionScore]) -> tuple[float, float, float, float]:
@@ -39,12 +50,18 @@ def total_line(scores: list[QuestionScore]) -> str:
     return line
 
 
-def table(scores: list[QuestionScore], label: str) -> str:
-    """The terminal table: question, points, status, one-line reason."""
+def table(scores: list[QuestionScore], label: str, width: int | None = None) -> str:
+    """The terminal table: question, points, status, and a reason wrapped at words to
+    ``width`` columns (default: the terminal's, at least 80)."""
+    width = max(80, width or shutil.get_terminal_size((100, 24)).columns)
     lines = [f"Grading {label}", "", f"{'question':<9}{'points':>12}  {'status':<16}reason"]
     for s in scores:
         title = f"Q{s.question.id}" + ("*" if s.question.extra_credit else "")
-        lines.append(f"{title:<9}{_points(s):>12}  {s.status:<16}{s.summary}")
+        reason = textwrap.wrap(s.summary, width - _LEFT, break_on_hyphens=False) or [""]
+        lines.append(f"{title:<9}{_points(s):>12}  {s.status:<16}{reason[0]}")
+        lines += [" " * _LEFT + more for more in reason[1:]]
+    if any("…" in s.summary for s in scores):
+        lines += ["", *textwrap.wrap(CUT_NOTE, width)]
     lines += ["", total_line(scores)]
     return "\n".join(lines)
 

@@ -55,6 +55,10 @@ def findLetters(image):
     strokes. The paper may be unevenly lit or shadowed; the photo may have 1 to 12
     megapixels.
 
+    Graded (Q4.2) on the four sample photos (each one's boxes and ``bw``) and on a page with a
+    single letter; generated pages with smaller letters under uneven light, blank pages,
+    other resolutions and RGBA/float input are feedback, without points.
+
     Parameters
     ----------
     image : ndarray, shape (H, W, 3), (H, W, 4) or (H, W)

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -46,13 +47,88 @@ def test_points_split_by_weight():
     assert [c.max_points for c in score.checks] == [5.25, 1.75]
 
 
-def test_not_provided_checks_are_left_out_and_all_left_out_is_not_gradable():
-    assert score_question(Q23, _results("passed", "not provided")).score == 7.0
+def test_left_out_checks_keep_the_questions_points_on_the_others():
+    """A check asking for a kata-only function (run_q3.train) while another check grades
+    the same work is left out: the others carry the question's points."""
+    score = score_question(Q23, _results("passed", "not provided"))
+    assert (score.score, score.max_score, score.status) == (7.0, 7.0, "passed")
+    assert "left out" in score.feedback
+
+
+def test_a_question_none_of_whose_checks_can_be_asked_scores_zero_of_its_points():
+    """The handout's run_q2.py script has no numerical_gradients: Q2.5 is 0/5 with the
+    reason, so every student's maximum is the same."""
     left_out = _results("not provided", "not provided")
-    left_out[0].message = "needs the kata layout: run_q2.py is a script"
+    left_out[0].message = "run_q2.py is a script without a function numerical_gradients()"
     score = score_question(Q23, left_out)
+    assert (score.score, score.max_score, score.status) == (0, 7, "not submitted")
+    assert "numerical_gradients" in score.summary
+    assert "0/7" in table([score], "x")
+    # a feedback check that could be asked does not make the question worth nothing
+    left_out.append(CheckResult(replace(_check("robust"), feedback=True), "passed"))
+    score = score_question(Q23, left_out)
+    assert (score.score, score.max_score, score.status) == (0, 7, "not submitted")
+
+
+def test_a_missing_file_or_function_is_not_submitted_and_scores_zero():
+    missing = _results("not provided", "not provided")
+    for r in missing:
+        r.message = "not submitted: q4.py"
+    score = score_question(Q23, missing)
+    assert (score.score, score.max_score, score.status) == (0, 7, "not submitted")
+    assert score.summary == "not submitted: q4.py"
+    assert [c.outcome for c in score.checks] == ["not submitted"] * 2
+    # a missing function costs its own check's points, not the question's maximum
+    results = _results("passed", "not provided", weights=[3, 1])
+    results[1].message = "not submitted: nn.backwards (nn.py defines no backwards)"
+    score = score_question(Q23, results)
+    assert (score.score, score.max_score, score.status) == (5.25, 7, "partial")
+    assert "not submitted: nn.backwards" in score.summary
+    assert "- [not submitted] check 1 (0/1.75): not submitted: nn.backwards" in score.feedback
+
+
+def test_without_pytorch_q6_is_not_gradable_here_not_failed():
+    q611 = next(q for q in QUESTIONS if q.id == "6.1.1")
+    no_torch = "ModuleNotFoundError: No module named 'torch' (at q6_train.py:21, in <module>)"
+    results = [CheckResult(_check("fc", question="6.1.1"), "failed", no_torch)]
+    score = score_question(q611, results)
     assert (score.score, score.max_score, score.status) == (0, 0, "not gradable")
-    assert "kata layout" in score.summary
+    assert score.summary.startswith("not gradable here: needs PyTorch")
+    # the handout allows PyTorch in Q6 only: elsewhere, importing it is the code's failure
+    score = score_question(Q23, [CheckResult(_check("backwards"), "failed", no_torch)])
+    assert (score.score, score.max_score, score.status) == (0, 7, "failed")
+
+
+def test_feedback_checks_are_shown_apart_from_the_checks_that_carry_the_points():
+    results = [
+        CheckResult(_check("boxes on the photos", 3), "passed"),
+        CheckResult(_check("bw on the photos", 1), "failed", "bw is inverted"),
+        CheckResult(replace(_check("uneven light", 1), feedback=True), "failed", "missed 40%"),
+    ]
+    score = score_question(Q23, results)
+    assert (score.score, score.max_score) == (5.25, 7)
+    assert "(feedback, no points: 0/1 passed)" in score.summary
+    assert "(feedback, no points: 0/1 passed)" in table([score], "x").replace("\n ", " ")
+    output = gradescope_results([score], 1.0)["tests"][0]["output"]
+    points, feedback = output.split("Feedback only (no points):")
+    assert "Checks that carry the points:" in points
+    assert "boxes on the photos (5.25/5.25)" in points and "bw on the photos (0/1.75)" in points
+    assert "uneven light (feedback, no points): missed 40%" in feedback
+    assert "uneven light" not in points
+
+
+def test_the_table_wraps_reasons_at_words_and_says_where_the_full_text_is():
+    words = [f"word{i:03d}" for i in range(60)]  # 479 characters
+    results = _results("passed", "failed")
+    results[1].message = " ".join(words)
+    score = score_question(Q23, results)
+    text = table([score], "x", width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    shown = [w for w in text[: text.index("(… cut short")].split() if w.startswith("word")]
+    assert shown and all(w in words for w in shown[:-1]), "a word was cut"
+    assert shown[-1].endswith("…") and shown[-1].removesuffix("…") in words
+    assert "report.html (--out DIR) and results.json (--results FILE)" in " ".join(text.split())
+    assert " ".join(words) in gradescope_results([score], 1.0)["tests"][0]["output"]
 
 
 def test_a_check_without_its_data_makes_the_question_not_gradable():
@@ -74,6 +150,19 @@ def test_written_questions_score_nothing_and_report_their_figures():
     score = score_question(written, _results("passed"))
     assert (score.score, score.max_score, score.status) == (0, 0, "written")
     assert "not scored" in score.summary
+
+
+def test_a_written_question_whose_code_is_missing_says_so():
+    written = Question("4.3", "boxes (write-up)", 0, written=True)
+    missing = _results("not provided")
+    missing[0].message = "not submitted: run_q4.py"
+    score = score_question(written, missing)
+    assert (score.max_score, score.status) == (0, "not submitted")
+    assert score.summary == "written question, not scored; not submitted: run_q4.py"
+    untouched = score_question(written, _results("not implemented"))
+    assert untouched.status == "not implemented" and "not implemented yet" in untouched.summary
+    row = table([score], "x").splitlines()[3]
+    assert row.split()[:3] == ["Q4.3", "n/a", "not"], row
 
 
 def test_an_ungradable_submission_scores_zero_everywhere_with_the_reason():
@@ -263,6 +352,14 @@ def test_an_unreadable_zip_still_gets_a_valid_results_json(tmp_path):
     assert tests["2.2.2"]["score"] == 0 and "not a readable zip" in tests["2.2.2"]["output"]
 
 
+@pytest.mark.parametrize("command", [(), ("checks",), ("batch", ".")])
+def test_an_unknown_question_is_an_error_naming_the_valid_ones(command):
+    proc = _grade(*command, "--questions", "2.2.2,9.9", timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "no question 9.9" in proc.stderr and "2.1.2, 2.2.1" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_checks_lists_every_question_with_weights_and_budgets():
     proc = _grade("checks")
     assert proc.returncode == 0, proc.stderr
@@ -352,20 +449,143 @@ def test_untouched_kata_scores_zero_with_not_implemented_everywhere(tmp_path):
 
 @pytest.mark.slow
 def test_flat_submission_with_script_run_q2(tmp_path):
-    """The handout's layout: run_q2.py is a script, so the checks needing its functions are
-    left out, and Q2.5 (which only it answers) is not gradable, needing the kata layout."""
+    """The handout's layout: run_q2.py and run_q3.py are scripts without the kata's
+    functions. The checks needing run_q2.train or run_q3.train are left out (the batches
+    carry Q2.4, the grader's loop over its nn.py Q3.1); Q2.5, which only numerical_gradients
+    answers, scores 0 of its 5 points with the reason: every student's maximum is the same."""
     sub = tmp_path / "submission"
     sub.mkdir()
     shutil.copy(STUDENT, sub / "nn.py")
-    (sub / "run_q2.py").write_text("from nn import *\nraise SystemExit('trains at import')\n")
+    for script in ("run_q2.py", "run_q3.py"):
+        (sub / script).write_text("from nn import *\nraise SystemExit('trains at import')\n")
     out = tmp_path / "results.json"
     proc = _grade("--impl", "submission", "--questions", "2.4,2.5,3.1", "--results", str(out),
                   cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     tests = _validate_gradescope(json.loads(out.read_text()))
-    assert tests["2.5"]["max_score"] == 0 and "kata layout" in tests["2.5"]["output"]
+    assert (tests["2.5"]["score"], tests["2.5"]["max_score"]) == (0, 5)
+    assert "script without a function numerical_gradients()" in tests["2.5"]["output"]
     assert tests["2.4"]["score"] == tests["2.4"]["max_score"] == 5  # batches still graded
     assert tests["3.1"]["score"] == tests["3.1"]["max_score"] == 5  # trained with its nn.py
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="student release: no solutions/")
+def test_a_scripts_functions_are_graded_without_running_the_script(tmp_path):
+    """A run_q2.py that defines the kata's functions and then trains at import: Q2.5 is
+    graded on the function the student wrote."""
+    from grader.packaging import flatten_imports
+
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    shutil.copy(STUDENT, sub / "nn.py")
+    script = flatten_imports((ROOT / "solutions" / "run_q2.py").read_text(), "solutions")
+    (sub / "run_q2.py").write_text(script + "\nprint('training')\nraise SystemExit(1)\n")
+    out = tmp_path / "results.json"
+    proc = _grade("--impl", str(sub), "--questions", "2.5", "--results", str(out))
+    assert proc.returncode == 0, proc.stderr
+    tests = _validate_gradescope(json.loads(out.read_text()))
+    assert tests["2.5"]["score"] == tests["2.5"]["max_score"] == 5, tests["2.5"]["output"]
+
+
+@pytest.mark.slow
+def test_a_student_without_q4_has_the_same_maximum_in_grades_csv(tmp_path):
+    """Missing is missing: no q4.py scores 0 of Q4.2's points ("not submitted: q4.py"), the
+    handout's run_q2.py script 0 of Q2.5's, so both students' maximum is the same."""
+    subs = tmp_path / "submissions"
+    started = _flat(subs / "started", STUDENT.read_text())
+    (started / "q4.py").write_text(
+        'def findLetters(image):\n    raise NotImplementedError("Q4.2 findLetters")\n'
+    )
+    without = _flat(subs / "without_q4", STUDENT.read_text())
+    (without / "run_q2.py").write_text("from nn import *\nraise SystemExit('trains')\n")
+    out = tmp_path / "grades"
+    proc = _grade("batch", str(subs), "--jobs", "2", "--out", str(out), "--questions",
+                  "2.2.2,2.5,4.2,4.3")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with open(out / "grades.csv", newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert rows["started"]["max"] == rows["without_q4"]["max"] == "18", rows
+    assert rows["without_q4"]["Q4.2"] == "0" and rows["without_q4"]["Q2.5"] == "0"
+    assert rows["without_q4"]["Q4.3"] == "", "a written question carries no points"
+    results = json.loads((out / "without_q4" / "results.json").read_text())
+    tests = _validate_gradescope(results)
+    assert (tests["4.2"]["score"], tests["4.2"]["max_score"]) == (0, 10)
+    assert tests["4.2"]["output"].startswith("not submitted: q4.py")
+    assert tests["4.3"]["output"].startswith("written question, not scored; not submitted: q4.py")
+
+
+def _exported_solutions(tmp_path):
+    from grader.packaging import export_kata
+
+    folder = tmp_path / "exported"
+    with zipfile.ZipFile(export_kata(tmp_path / "hw5.zip", impl="solutions")) as zf:
+        zf.extractall(folder)
+    return folder
+
+
+@pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="student release: no solutions/")
+def test_the_library_rule_leaves_out_the_code_the_kata_gives(tmp_path):
+    """An export of a complete kata imports coursedata, PIL and imageio only in the code the
+    kata gives: no note. What the student adds is still read."""
+    from grader.packaging import export_kata
+
+    for impl in ("kata", "solutions"):
+        folder = tmp_path / impl
+        with zipfile.ZipFile(export_kata(tmp_path / f"{impl}.zip", impl=impl)) as zf:
+            zf.extractall(folder)
+        files = sorted(folder.glob("*.py"))
+        assert libraries.scan(files) == [], impl
+        assert any("PIL" in str(v) for v in libraries.scan(files, kata=None)), "given code"
+        with open(folder / "run_q4.py", "a") as f:
+            f.write("\nimport cv2\n\ndef denoise(image):\n    from PIL import ImageFilter\n")
+        found = [str(v) for v in libraries.scan(files)]
+        assert len(found) == 2 and "imports cv2" in found[0] and "imports PIL" in found[1]
+    # a given function the student changed is the student's code
+    edited = tmp_path / "edited" / "run_q6_3.py"
+    edited.parent.mkdir()
+    text = (ROOT / "kata" / "run_q6_3.py").read_text()
+    edited.write_text(text.replace("import imageio.v3 as iio", "import imageio.v3 as iio, cv2"))
+    assert [v.module for v in libraries.scan([edited])] == ["cv2"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="student release: no solutions/")
+def test_with_the_library_penalty_a_correct_export_scores_full_marks(tmp_path):
+    folder = _exported_solutions(tmp_path)
+    out = tmp_path / "results.json"
+    args = ("--impl", str(folder), "--questions", "2.2.2,5.1.1", "--library-penalty")
+    proc = _grade(*args, "--results", str(out))
+    assert proc.returncode == 0, proc.stderr
+    tests = _validate_gradescope(json.loads(out.read_text()))
+    assert [t["score"] for t in tests.values()] == [3, 5], proc.stdout
+    assert "Imports outside" not in proc.stdout
+    with open(folder / "run_q5.py", "a") as f:
+        f.write("\nfrom PIL import Image  # the student's own\n")
+    proc = _grade(*args, "--results", str(out))
+    tests = _validate_gradescope(json.loads(out.read_text()))
+    assert (tests["2.2.2"]["score"], tests["5.1.1"]["score"]) == (3, 0), proc.stdout
+    assert "run_q5.py imports PIL" in tests["5.1.1"]["output"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="student release: no solutions/")
+def test_without_pytorch_in_the_submissions_process_q6_is_not_gradable_here(tmp_path):
+    """PyTorch made unimportable in the submission's process (a package that raises as an
+    absent one does, first on its path): Q6 is not gradable here, as in pytest, not failed."""
+    folder = _exported_solutions(tmp_path)
+    (folder / "torch").mkdir()
+    (folder / "torch" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n"
+    )
+    out = tmp_path / "results.json"
+    proc = _grade("--impl", str(folder), "--questions", "6.1.1", "--results", str(out))
+    assert proc.returncode == 0, proc.stderr
+    [test] = json.loads(out.read_text())["tests"]
+    assert (test["score"], test["max_score"], test["status"]) == (0, 0, "passed"), test
+    assert test["output"].startswith("not gradable here: needs PyTorch"), test["output"]
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("Q6.1.1"))
+    assert "not gradable" in row and "needs PyTorch" in row and "failed" not in row
 
 
 @pytest.mark.slow

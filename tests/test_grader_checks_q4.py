@@ -1,18 +1,23 @@
 """The graded Q4 checks (``grader/checks/q4.py``) judge right.
 
-Fast, in-process with ``verdict`` on small generated pages: the solutions pass, the untouched
-kata is "not implemented", and realistic wrong answers fail the check that must catch them
-(and only it) with a message that teaches: ``bw`` inverted, boxes as ``[x1, y1, x2, y2]`` or
-``[y1, x1, h, w]``, ``findLetters`` returning one value, crops not transposed or inverted,
-lines out of order. A flat submission whose ``run_q4.py`` is a script keeps its Q4.2 grade and
-makes the Q4.4 checks "not provided". Slow: the four photos, and the grader's Python API on
-the solutions for Q4.2, Q4.3 and Q4.4 (full marks, the Q4.3 figures written).
+In-process with ``verdict``: the solutions pass, the untouched kata is "not implemented", and
+realistic wrong answers fail the check that must catch them (and only it) with a message that
+teaches: ``bw`` inverted, boxes as ``[x1, y1, x2, y2]`` or ``[y1, x1, h, w]``, ``findLetters``
+returning one value, crops not transposed or inverted, lines out of order. Q4.2's points sit
+on the photos (boxes, ``bw``) and a one-letter page; the rest is feedback. The judge-only
+inputs (truth boxes, texts, labels, answers) never reach the submission's process, and an
+instructor's ``--photos``/``--truth``/``--q4-weights`` reach the checks as parameters. A flat
+submission whose ``run_q4.py`` is a script keeps its Q4.2 grade and makes the Q4.4 checks
+"not provided". Student-style findLetters and their grades: ``tests/test_mutants_q4.py``.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import json
 import re
+import shutil
 import types
 from pathlib import Path
 
@@ -117,8 +122,19 @@ def test_untouched_kata_is_not_implemented(check, tmp_path):
 
 def test_weights_and_budgets():
     points = {q.id: q.points for q in QUESTIONS}
-    assert sum(c.weight for c in _of("4.2")) == points["4.2"]
+    graded = [c for c in _of("4.2") if not c.feedback]
+    assert sum(c.weight for c in graded) == points["4.2"]
     assert sum(c.weight for c in _of("4.4")) == points["4.4"]
+    # Q4.2's points sit on the handout's task: the photos' boxes and bw (>= 90%) ...
+    on_photos = sum(c.weight for c in _of("4.2", True) if not c.feedback)
+    assert on_photos >= 0.9 * points["4.2"]
+    bw = [c for c in _of("4.2", True) if ": bw " in c.name]
+    assert len(bw) == len(PHOTO_NAMES) and sum(c.weight for c in bw) == 1  # inverted: 9/10
+    # ... robustness beyond it is feedback, named so; nothing in Q4.3 or Q4.4 is
+    feedback = [c for c in CHECKS if c.feedback]
+    assert {c.question for c in feedback} == {"4.2"} and len(feedback) >= 5
+    assert all(c.name.startswith("feedback: ") for c in feedback)
+    assert not any(c.name.startswith("feedback") for c in CHECKS if not c.feedback)
     assert len(_of("4.3")) == len(PHOTO_NAMES) and all(c.figures for c in _of("4.3"))
     for c in _of("4.2", True) + _of("4.3") + _of("4.4", True):
         assert c.budget >= 300, f"{c.name}: a slow denoiser on a 12-megapixel photo must fit"
@@ -139,9 +155,10 @@ def test_weights_and_budgets():
     ids=["inverted", "bool", "0-255", "rgb", "none"],
 )
 def test_a_wrong_bw_fails_only_the_bw_check(change, words, tmp_path):
-    checks = _of("4.2", False) if words == "It looks inverted" else [_named("4.2", "bw:")]
+    bw_check = _named("4.2", "feedback: bw of")
+    checks = _of("4.2", False) if words == "It looks inverted" else [bw_check]
     results = outcomes(StandIn(**find_letters_with(change)), checks, tmp_path)
-    bw = _named("4.2", "bw:").name
+    bw = bw_check.name
     for name, (outcome, message) in results.items():
         if name == bw and words is not None:
             assert outcome == "failed" and words in message, message
@@ -160,7 +177,7 @@ def test_a_wrong_bw_fails_only_the_bw_check(change, words, tmp_path):
 )
 def test_boxes_in_another_order_fail_saying_so(order, convert, tmp_path):
     sub = StandIn(**find_letters_with(lambda b, bw: (convert(np.asarray(b)), bw)))
-    outcome, message = verdict(_of("4.2", False)[0], sub, tmp_path)
+    outcome, message = verdict(_named("4.2", "boxes on 12 generated"), sub, tmp_path)
     assert outcome == "failed"
     assert f"look like {order}" in message and "[y1, x1, y2, x2]" in message, message
 
@@ -180,7 +197,7 @@ def test_boxes_in_another_order_fail_saying_so(order, convert, tmp_path):
 )
 def test_malformed_results_fail_with_a_message(change, words, tmp_path):
     sub = StandIn(**find_letters_with(change))
-    outcome, message = verdict(_of("4.2", False)[0], sub, tmp_path)
+    outcome, message = verdict(_named("4.2", "boxes on 12 generated"), sub, tmp_path)
     assert outcome == "failed" and words in message, message
 
 
@@ -198,10 +215,10 @@ def test_boxes_without_the_size_filter_fail_the_blank_dots_and_pages_checks(tmp_
         return np.array(boxes, dtype=int).reshape(-1, 4), bw
 
     results = outcomes(StandIn(q4={"findLetters": findLetters}), _of("4.2", False), tmp_path)
-    for words in ("blank", "dots", "generated pages"):
+    for words in ("blank", "dots", "boxes on 12 generated"):
         outcome, message = results[_named("4.2", words).name]
         assert outcome == "failed" and "specks" in message, (words, message)
-    assert results[_named("4.2", "bw:").name][0] == "passed"
+    assert results[_named("4.2", "feedback: bw of").name][0] == "passed"
 
 
 # ----------------------------------------------------------------------------- Q4.4 mutants
@@ -320,6 +337,168 @@ def test_photo_boxes_ignore_bw_but_see_the_box_order(tmp_path):
     inverted = StandIn(**find_letters_with(lambda b, bw: (b, 1.0 - bw)))
     swapped = StandIn(**find_letters_with(lambda b, bw: (np.asarray(b)[:, [1, 0, 3, 2]], bw)))
     for check in _of("4.2", True):
-        assert verdict(check, inverted, tmp_path)[0] == "passed"
+        outcome, message = verdict(check, inverted, tmp_path)
+        if ": bw " in check.name:  # an inverted bw loses only the photos' bw checks
+            assert outcome == "failed" and "It looks inverted" in message, message
+            continue
+        assert outcome == "passed", message
         outcome, message = verdict(check, swapped, tmp_path)
         assert outcome == "failed" and "[x1, y1, x2, y2]" in message, message
+
+
+# ----------------------------------------------------------------------------- no vacuous pass
+@needs_solutions
+def test_a_findletters_that_finds_nothing_passes_no_q42_check(tmp_path):
+    """Zero boxes with a perfect bw: no check passes for want of boxes to judge (a blank
+    page has no box, no dot gets a box, the boxes do not change with the resolution ...)."""
+
+    def findLetters(image):
+        return np.zeros((0, 4), int), _solution("q4", "findLetters")(image)[1]
+
+    results = outcomes(StandIn(q4={"findLetters": findLetters}), _of("4.2"), tmp_path)
+    passed = [name for name, (outcome, _) in results.items() if outcome == "passed"]
+    assert not passed, passed
+    photo_bw = [m for n, (_, m) in results.items() if ".jpg: bw " in n]
+    assert len(photo_bw) == len(PHOTO_NAMES)
+    assert all("found no box" in m for m in photo_bw), photo_bw
+
+
+# ----------------------------------------------------------------------------- answer keys
+ANSWERS = re.compile(
+    r"^(truth|labels|want|texts|sizes|dots|ink|height|characters|shadows|scales|modes|name)"
+    r"(_\d+)?$|^want_lengths(_\d+)?$"
+)
+
+
+class Reads(dict):
+    """A dict that records the keys read from it."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+@pytest.mark.parametrize("check", _params(CHECKS))
+def test_the_submissions_process_gets_no_answer(check):
+    """Truth boxes, texts, labels, expected lines and gaps are Check.private: the inputs the
+    submission's process receives hold none of them."""
+    if check.available and check.available():
+        pytest.skip(check.available())
+    inputs = check.inputs()
+    sent = check.task_inputs(inputs)
+    leaked = sorted(k for k in sent if ANSWERS.match(k))
+    assert not leaked, f"{check.name}: the submission's process would receive {leaked}"
+    assert not check.private or set(check.private) & set(inputs), "private keys none of which exist"
+
+
+@needs_solutions
+@pytest.mark.parametrize(
+    "check",
+    _params([c for c in CHECKS if "recognised" not in c.name and "read right" not in c.name]),
+)
+def test_the_submissions_process_gets_only_what_the_task_reads(check):
+    if check.available and check.available():
+        pytest.skip(check.available())
+    inputs = check.inputs()
+    sent = Reads(check.task_inputs(inputs))
+    check.task(resolve("solutions"), sent)
+    unread = sorted(set(sent) - sent.read)
+    assert not unread, f"{check.name}: sent to the submission's process but never read: {unread}"
+
+
+# ----------------------------------------------------------------------------- --photos
+def test_photo_options_are_parameters_not_environment_variables():
+    source = inspect.getsource(checks_q4)
+    assert "environ" not in source and "getenv" not in source
+    import grader.__main__ as main
+
+    assert "environ" not in inspect.getsource(main.use_photos)
+
+
+def _instructor_photos(tmp_path, boxes: bool):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images = ROOT / "data" / "images"
+    shutil.copy(images / "03_haiku.jpg", photos / "haiku.jpg")
+    truth = json.loads((images / "ground_truth.json").read_text())
+    truth["images"] = {"haiku.jpg": truth["images"]["03_haiku.jpg"]}
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    if boxes:
+        doc = json.loads((images / "character_boxes.json").read_text())
+        doc["images"] = {"haiku.jpg": doc["images"]["03_haiku.jpg"]}
+        (photos / "character_boxes.json").write_text(json.dumps(doc))
+    return checks_q4.PhotoOptions(photos=photos, truth=tmp_path / "truth.json")
+
+
+@needs_solutions
+@pytest.mark.parametrize("boxes", [True, False], ids=["with-boxes", "text-only"])
+def test_an_instructors_photos_replace_the_samples_in_q42(tmp_path, boxes):
+    options = _instructor_photos(tmp_path, boxes)
+    q42 = [c for c in checks_q4.checks(options) if c.question == "4.2" and not c.feedback]
+    on_photos = [c for c in q42 if "haiku.jpg" in c.name]
+    assert len(on_photos) == 2 and not any(n in c.name for c in q42 for n in PHOTO_NAMES)
+    assert sum(c.weight for c in q42) == 10
+    inputs = on_photos[0].inputs()
+    assert ("truth" in inputs) == boxes and ("characters" in inputs) == (not boxes)
+    for check in on_photos:
+        assert check.available() is None
+        assert verdict(check, resolve("solutions"), tmp_path)[0] == "passed", check.name
+    # an inverted bw still fails the photo's bw check, judged without boxes too
+    inverted = StandIn(**find_letters_with(lambda b, bw: (b, 1.0 - bw)))
+    outcome, message = verdict(on_photos[1], inverted, tmp_path)
+    assert outcome == "failed" and "inverted" in message, message
+    # the samples' checks are untouched
+    assert not any(c.name.startswith("haiku.jpg") for c in CHECKS)
+
+
+def test_the_q44_checks_take_the_classifier_as_a_parameter(tmp_path):
+    weights = tmp_path / "mine.npz"
+    shutil.copy(checks_q4.reference_path(), weights)
+    options = checks_q4.PhotoOptions(weights=weights)
+    named = [c.name for c in checks_q4.checks(options) if "read right" in c.name]
+    assert named and all("classifier mine.npz" in n for n in named)
+    (check,) = [c for c in checks_q4.checks(options) if c.name == named[0]]
+    assert check.inputs()["weights"] == str(weights)
+
+
+@needs_solutions
+def test_the_grader_command_line_takes_the_photos_for_q42(tmp_path):
+    import subprocess
+    import sys
+
+    options = _instructor_photos(tmp_path, boxes=True)
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "--impl", "solutions", "--questions", "4.2",
+         "--photos", str(options.photos), "--truth", str(options.truth), "--results", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    [test] = json.loads(out.read_text())["tests"]
+    assert test["score"] == test["max_score"] == 10, test["output"]
+    assert "haiku.jpg: bw" in test["output"] and "01_list" not in test["output"]
+    assert "(feedback, no points)" in test["output"]
+
+
+def test_the_checks_listing_shows_which_q42_checks_carry_points():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "checks", "--questions", "4.2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()[1:]
+    feedback = [line for line in lines if "feedback   budget" in line]
+    points = [float(line.split()[0]) for line in lines if " pts  budget" in line]
+    assert len(feedback) == sum(c.feedback for c in _of("4.2")) and len(points) == 9
+    assert sum(points) == pytest.approx(10, abs=0.05)

@@ -135,6 +135,45 @@ def test_header_table_and_sections_say_what_the_grade_is(tmp_path):
     assert "Time budgets:" in page
 
 
+def test_each_question_shows_which_checks_carry_its_points_and_which_are_feedback(tmp_path):
+    q42 = BY_ID["4.2"]
+    light = Check("4.2", "pages under uneven light", 1, _task, _judge, feedback=True)
+    score = score_question(
+        q42,
+        [
+            CheckResult(_check("4.2", "boxes on the four photos", 3), "passed", "", 1.0),
+            CheckResult(_check("4.2", "bw on the photos", 1), "failed", "bw is inverted", 0.5),
+            CheckResult(light, "failed", "missed 40% of the letters", 2.0),
+        ],
+    )
+    page = write_html(Grade("x", [score]), tmp_path).read_text(encoding="utf-8")
+    section = page[page.index('<section id="q4_2">') :]
+    points_at = section.index("checks that carry the points")
+    feedback_at = section.index("feedback only: no points")
+    assert points_at < section.index("boxes on the four photos") < feedback_at
+    assert feedback_at < section.index("pages under uneven light")
+    row = re.search(r'<tr class="feedback">(.*?)</tr>', section, re.S).group(1)
+    assert "pages under uneven light" in row and "feedback, no points" in row
+    assert "7.5/7.5" in section and "0/2.5" in section
+    # the score table's reason counts them too
+    assert "(feedback, no points: 0/1 passed)" in page
+    # a question without feedback checks has no headings
+    plain = write_html(_grade(tmp_path), tmp_path / "plain").read_text(encoding="utf-8")
+    assert "checks that carry the points" not in plain
+
+
+def test_a_written_question_whose_code_is_missing_is_not_shown_as_written(tmp_path):
+    q43 = BY_ID["4.3"]
+    missing = CheckResult(
+        _check("4.3", "boxes drawn", 1), "not provided", "not submitted: run_q4.py"
+    )
+    page = write_html(Grade("x", [score_question(q43, [missing])]), tmp_path).read_text(
+        encoding="utf-8"
+    )
+    assert 'class="status s-not-submitted">not submitted<' in page
+    assert 'class="status s-written"' not in page and "not scored" in page
+
+
 def test_a_submissions_script_in_a_message_or_label_is_escaped(tmp_path):
     page = write_html(_grade(tmp_path, label="<b>x</b>" + PAYLOAD), tmp_path).read_text(
         encoding="utf-8"

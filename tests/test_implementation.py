@@ -75,7 +75,7 @@ def _util_checks(tmp_path, util_text):
     out = tmp_path / "records.json"
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/test_util.py", "--impl", str(sub), "-q",
-         "-p", "no:cacheprovider", "--results-json", str(out)],
+         "-p", "no:cacheprovider", "--maintainer", "--results-json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:]
@@ -97,3 +97,67 @@ def test_a_students_own_util_is_kept_and_shimmed_for_numpy_2(tmp_path):
     edited = HANDOUT_UTIL + "def softplus(x):\n    return np.log1p(np.exp(x)).astype(np.float)\n"
     assert not is_handout_util(_write(tmp_path / "util.py", edited))
     assert "np.float" in _util_checks(tmp_path, edited)["shims"]
+
+
+def _load_in_a_fresh_process(folder, code):
+    """Run ``code`` with ``impl = resolve(folder)`` in a new process (flat modules are
+    imported under their own names, once per process); return its last printed line."""
+    program = f"from grader.implementation import *\nimpl = resolve({str(folder)!r})\n{code}"
+    proc = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.strip().splitlines()[-1]
+
+
+SCRIPT_RUN_Q2 = """\
+import numpy as np
+from nn import *
+STEPS = 3
+def numerical_gradients(params, loss_fn, eps=1e-6):
+    return {"calls": STEPS}
+params = {"W": np.zeros((3, 2))}
+print("training at import")
+raise SystemExit("the handout's script trains here")
+"""
+
+
+def test_a_script_is_graded_on_its_functions_without_running_its_top_level(tmp_path):
+    """The handout's run_q2.py trains at import: its definitions are loaded (imports,
+    functions, literal constants) and its training is not run."""
+    _write(tmp_path / "nn.py", "import numpy as np\n")
+    _write(tmp_path / "run_q2.py", SCRIPT_RUN_Q2)
+    assert not is_import_safe(tmp_path / "run_q2.py")
+    code = (
+        "run_q2 = impl.load('run_q2')\n"
+        "print(run_q2.numerical_gradients({}, None), hasattr(run_q2, 'params'))"
+    )
+    assert _load_in_a_fresh_process(tmp_path, code) == "{'calls': 3} False"
+
+
+def test_missing_files_and_functions_are_not_submitted(tmp_path):
+    _write(tmp_path / "nn.py", "import numpy as np\ndef sigmoid(x):\n    return x\n")
+    _write(tmp_path / "run_q2.py", SCRIPT_RUN_Q2)
+    code = """\
+out = []
+for name in ("q4", "run_q5"):
+    try:
+        impl.load(name)
+    except NotSubmitted as exc:
+        out.append(str(exc))
+nn, run_q2 = impl.load("nn"), impl.load("run_q2")
+out.append(str(getattr(nn, "softmax", None)))  # getattr with a default still works
+try:
+    nn.softmax
+except NotSubmitted as exc:
+    out.append(str(exc))
+try:
+    run_q2.train
+except ScriptLacks as exc:
+    out.append(str(exc))
+print(" | ".join(out))
+"""
+    out = _load_in_a_fresh_process(tmp_path, code).split(" | ")
+    assert out[:3] == ["not submitted: q4.py", "not submitted: run_q5.py", "None"]
+    assert out[3] == "not submitted: nn.softmax (nn.py defines no softmax)"
+    assert out[4].startswith("run_q2.py is a script without a function train()")

@@ -340,6 +340,7 @@ def _upright_images(n, side, seed=0):
     return images
 
 
+@pytest.mark.q3_3
 @pytest.mark.parametrize(("n_units", "n_cols"), [(64, 8), (12, 4), (6, 6)])
 def test_weight_grid_shows_each_unit_upright_in_reading_order(run_q3, n_units, n_cols):
     side = 32
@@ -363,6 +364,7 @@ def test_weight_grid_shows_each_unit_upright_in_reading_order(run_q3, n_units, n
         )
 
 
+@pytest.mark.q3_4
 @given(seed=seeds, n=st.integers(1, 60), n_classes=st.integers(2, 36))
 def test_confusion_matrix_counts_true_against_predicted(run_q3, seed, n, n_classes):
     rng = np.random.default_rng(seed)

@@ -16,6 +16,7 @@ import importlib.util
 import pickle
 import subprocess
 import sys
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -328,25 +329,37 @@ def test_crops_are_classified_like_the_training_images(run_q4, classifier):
     )
 
 
+class Feedback(UserWarning):
+    """A Q4.4 feedback test that did not pass: teaching feedback, no points (the grader
+    grades the text of the photos)."""
+
+
 @pytest.mark.q4_4
-def test_extract_text_of_generated_pages(run_q4, classifier):
+def test_feedback_extract_text_of_generated_pages(run_q4, classifier):
+    """Feedback, no points: the whole pipeline on generated pages with smaller letters (22 to
+    36 pixels) than the photos'. Shown as a warning when it falls short, never a failure."""
     params, what = classifier
     detected = classified = characters = 0
+    problems = []
     for seed in range(340, 350):
         p = make_page(seed, **FAST)
         lines = _as_lines(run_q4.extract_text(p.image, params), "extract_text")
         s = score_photo(f"page {seed}", lines, p.text)
-        assert s.lines == s.truth_lines, (
-            f"page {seed}: {s.lines} lines of text recognised, the page has {s.truth_lines}: "
-            f"{lines} vs {p.text}"
-        )
+        if s.lines != s.truth_lines:
+            problems.append(
+                f"page {seed}: {s.lines} lines of text recognised, the page has "
+                f"{s.truth_lines}: {lines} vs {p.text}"
+            )
         detected, classified = detected + s.detected, classified + s.classified
         characters += s.characters
-    assert detected >= 0.98 * characters and classified >= CROP_ACCURACY * characters, (
-        f"extract_text on 10 generated pages with {what}: {detected} of {characters} "
-        f"characters got a box (expected >= 98%) and {classified} were read right "
-        f"(expected >= {CROP_ACCURACY:.0%})"
-    )
+    if detected < 0.98 * characters or classified < CROP_ACCURACY * characters:
+        problems.append(
+            f"extract_text on 10 generated pages with {what}: {detected} of {characters} "
+            f"characters got a box (expected >= 98%) and {classified} were read right "
+            f"(expected >= {CROP_ACCURACY:.0%})"
+        )
+    if problems:
+        warnings.warn(Feedback("Q4.4 feedback (no points): " + "; ".join(problems)), stacklevel=1)
 
 
 # ----------------------------------------------------------------------------- Q4.4 photos

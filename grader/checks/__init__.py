@@ -8,3 +8,11 @@ figures) and the submission's (tasks). They never import submission code at impo
 from grader.checks import q2, q3, q4, q5, q6
 
 CHECKS = [*q2.CHECKS, *q3.CHECKS, *q4.CHECKS, *q5.CHECKS, *q6.CHECKS]
+
+
+def all_checks(photos: q4.PhotoOptions | None = None) -> list:
+    """Every check; the Q4 ones on ``photos`` (an instructor's photos, truth and classifier:
+    ``python -m grader --photos --truth --q4-weights``), else on the samples (``CHECKS``)."""
+    if photos is None or photos == q4.SAMPLES:
+        return CHECKS
+    return [*q2.CHECKS, *q3.CHECKS, *q4.checks(photos), *q5.CHECKS, *q6.CHECKS]

@@ -1,24 +1,36 @@
 """Q4: finding the letters of photos of handwriting and reading them (``q4.py``, ``run_q4.py``).
 
-Q4.2 calls ``findLetters`` on generated pages (``grader/pages.py``: real handwritten glyphs
-with known boxes, made in the grader's process) and on the four sample photos (boxes checked
-by eye in ``data/images/character_boxes.json``). A found box *finds* a character when their
-IoU is at least 0.5, or when each box holds the other's centre; the matching is one to one.
+Q4.2's points sit on what the handout asks, on the handout's inputs: ``findLetters`` on the
+four sample photos (boxes checked by eye in ``data/images/character_boxes.json``), each
+photo's boxes (8.5 of the 10 points) and its ``bw``, black ink 0 on white paper 1 (1 point: an
+inverted ``bw`` loses only that), and a small edge case, a page with one letter as large as
+the photos' (0.5). Robustness beyond the handout (generated pages with smaller letters under
+uneven light, blank pages, dots, 0.6x/2.5x the resolution, RGBA/grayscale/float input) is
+teaching feedback (``Check.feedback``: reported, no points); each of those checks first needs
+the letters of a normal page found, so a findLetters that finds nothing passes none. A found
+box *finds* a character when their IoU is at least 0.5, or when each box holds the other's
+centre; the matching is one to one.
+
 Q4.3 (written) draws each photo's boxes over its ``bw`` with the grader's own code. Q4.4 reads
 crops of generated letters with the reference classifier ``data/q4_reference_net.npz``
 (classified here, not with the submission's ``nn.py``) and scores the text the submission's
 pipeline extracts from each photo (``findLetters`` then ``recognise``, with the reference
 classifier) by ``coursedata.textscore``.
 
+An instructor's own photos, their text and classifier (``--photos``, ``--truth``,
+``--q4-weights``) reach the checks as :class:`PhotoOptions`, a parameter of :func:`checks`.
+
 Tasks (run in the submission's process) only call the submission and return plain data: the
-boxes as an ``(N, 4)`` array, ``bw`` as ``float32`` (on a 12-megapixel photo only its shape,
-or for the Q4.3 figures a copy at most 1200 pixels wide), the recognised lines.
+boxes as an ``(N, 4)`` array, ``bw`` as ``float32`` (on a photo only its shape and range, block
+means for Q4.2's judge, block minima for the Q4.3 figures), the recognised lines. What only
+the judge needs (truth boxes and texts, labels, expected lines and gaps) is ``Check.private``:
+it never reaches the submission's process.
 """
 
 from __future__ import annotations
 
 import functools
-import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,36 +79,52 @@ def reference_path() -> Path:
     return data_dir() / "q4_reference_net.npz"
 
 
-# An instructor's own photos and classifier for Q4.3 and Q4.4 (``python -m grader --photos DIR
-# --truth FILE --q4-weights FILE`` sets these before the checks are built). Q4.2's photo checks
-# keep the four samples, whose boxes were checked by eye.
-PHOTOS_ENV, TRUTH_ENV, WEIGHTS_ENV = "NRK_Q4_PHOTOS", "NRK_Q4_TRUTH", "NRK_Q4_WEIGHTS"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+BOXES_FILE = "character_boxes.json"  # per-character boxes, beside the photos
 
 
-def photo_dir() -> Path:
-    """Where the Q4.3/Q4.4 photos are: ``$NRK_Q4_PHOTOS``, else the samples' folder."""
-    return Path(os.environ.get(PHOTOS_ENV) or images_dir())
+@dataclass(frozen=True)
+class PhotoOptions:
+    """The photos and classifier of the Q4 checks: the four samples and the reference
+    network by default, or an instructor's own (``python -m grader --photos DIR --truth FILE
+    --q4-weights FILE``, pytest's options of the same names), passed to :func:`checks`.
+
+    ``photos``: a folder of photos; ``truth``: their text (``ground_truth.json``'s schema,
+    default ``DIR/ground_truth.json``); ``weights``: Q4.4's classifier (an ``.npz`` or a
+    ``run_q3`` pickle). Q4.2 judges each photo's boxes against ``character_boxes.json`` beside
+    the photos where it lists the photo, else against the number of characters of its text.
+    """
+
+    photos: Path | None = None
+    truth: Path | None = None
+    weights: Path | None = None
+
+    @property
+    def folder(self) -> Path:
+        """Where the photos are: ``photos``, else the samples' folder."""
+        return Path(self.photos) if self.photos else images_dir()
+
+    @property
+    def truth_file(self) -> Path:
+        """The photos' ground truth: ``truth``, else ``ground_truth.json`` beside them."""
+        return Path(self.truth) if self.truth else self.folder / "ground_truth.json"
+
+    @property
+    def classifier(self) -> Path:
+        """Q4.4's classifier: ``weights``, else the reference network."""
+        return Path(self.weights) if self.weights else reference_path()
+
+    def names(self) -> tuple[str, ...]:
+        """The photos graded: the four samples, or every image in ``photos``."""
+        if not self.photos:
+            return PHOTOS
+        folder = Path(self.photos)
+        if not folder.is_dir():
+            return ()
+        return tuple(sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
 
 
-def truth_path() -> Path:
-    """The photos' ground truth: ``$NRK_Q4_TRUTH``, else ``ground_truth.json`` beside them."""
-    return Path(os.environ.get(TRUTH_ENV) or photo_dir() / "ground_truth.json")
-
-
-def text_photos() -> tuple[str, ...]:
-    """The photos of Q4.3 and Q4.4: the samples, or every image of ``$NRK_Q4_PHOTOS``."""
-    if not os.environ.get(PHOTOS_ENV):
-        return PHOTOS
-    return tuple(
-        sorted(p.name for p in photo_dir().iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    )
-
-
-def classifier_path() -> Path:
-    """Q4.4's classifier: ``$NRK_Q4_WEIGHTS`` (an ``.npz`` or a ``run_q3`` pickle), else the
-    reference network."""
-    return Path(os.environ.get(WEIGHTS_ENV) or reference_path())
+SAMPLES = PhotoOptions()
 
 
 def load_classifier(path) -> dict:
@@ -127,34 +155,47 @@ def reference_predict(x: np.ndarray) -> np.ndarray:
     return np.argmax(h @ p["Woutput"] + p["boutput"], axis=1)
 
 
-def _photo_available(name: str, *files: str):
-    def available():
-        for path in (images_dir() / name, *(images_dir() / f for f in files)):
-            if not path.is_file():
-                return f"{path} is not here (the sample photos ship in data/images)"
-        return None
-
-    return available
-
-
 def _reference_available():
     if not reference_path().is_file():
         return f"the reference classifier {reference_path()} is not here"
     return None
 
 
-def _text_photo_available(name: str, needs_truth: bool):
-    """Q4.3/Q4.4: the photo (and its ground truth and the classifier) are here."""
+def _box_truth(options: PhotoOptions) -> dict:
+    """``{photo: (labels, boxes)}`` of ``character_boxes.json`` beside the photos ({} if none)."""
+    path = options.folder / BOXES_FILE
+    return character_boxes(path) if path.is_file() else {}
+
+
+def _photo_available(name: str, options: PhotoOptions, needs_truth: bool = True):
+    """Q4.2: the photo is here, with its boxes (``character_boxes.json``) or its text."""
 
     def available():
-        photo = photo_dir() / name
+        photo = options.folder / name
         if not photo.is_file():
             return f"{photo} is not here (the sample photos ship in data/images)"
-        if not needs_truth:
+        if not needs_truth or name in _box_truth(options):
             return None
-        if not classifier_path().is_file():
-            return f"the classifier {classifier_path()} is not here"
-        truth = truth_path()
+        truth = options.truth_file
+        if not truth.is_file():
+            return f"neither {options.folder / BOXES_FILE} nor the ground truth {truth} is here"
+        if name not in load_ground_truth(truth):
+            return f"{truth} has no text for {name}"
+        return None
+
+    return available
+
+
+def _text_photo_available(name: str, options: PhotoOptions):
+    """Q4.4: the photo, its ground truth and the classifier are here."""
+
+    def available():
+        photo = options.folder / name
+        if not photo.is_file():
+            return f"{photo} is not here (the sample photos ship in data/images)"
+        if not options.classifier.is_file():
+            return f"the classifier {options.classifier} is not here"
+        truth = options.truth_file
         if not truth.is_file():
             return f"the ground truth {truth} is not here (pass --truth FILE)"
         if name not in load_ground_truth(truth):
@@ -188,8 +229,9 @@ def _describe(value) -> str:
 def _found(result, prefix: str = "", bw: str = "full") -> dict:
     """What ``findLetters`` returned, as plain data for the judge.
 
-    ``bw`` is ``"full"`` (float32), ``"shape"`` (only its shape and value range) or
-    ``"figure"`` (shape, range and a copy at most about ``FIGURE_SIDE`` pixels wide).
+    ``bw`` is ``"full"`` (float32), ``"shape"`` (only its shape and value range),
+    ``"figure"`` (shape, range and a copy at most about ``FIGURE_SIDE`` pixels wide: the
+    darkest pixel of each block) or ``"judge"`` (shape, range and the mean of each block).
     """
     if result is None:
         return {
@@ -226,13 +268,21 @@ def _found(result, prefix: str = "", bw: str = "full") -> dict:
     out[prefix + "bw_shape"] = np.array(page.shape, dtype=np.int64)
     if page.size:
         out[prefix + "bw_range"] = np.array([np.nanmin(page), np.nanmax(page)], dtype=float)
-    if bw == "figure" and page.ndim == 2 and page.size:
-        step = -(-max(page.shape) // FIGURE_SIDE)  # ceil
+    if bw in ("figure", "judge") and page.ndim == 2 and page.size:
+        step = block_step(page.shape)
         h, w = page.shape[0] // step * step, page.shape[1] // step * step
-        # the darkest pixel of each step x step block: thin strokes stay visible
-        small = page[:h, :w].reshape(h // step, step, w // step, step).min(axis=(1, 3))
-        out[prefix + "bw_small"] = np.ascontiguousarray(small)
+        blocks = page[:h, :w].reshape(h // step, step, w // step, step)
+        if bw == "figure":  # the darkest pixel of each block: thin strokes stay visible
+            out[prefix + "bw_small"] = np.ascontiguousarray(blocks.min(axis=(1, 3)))
+        else:
+            out[prefix + "bw_mean"] = np.ascontiguousarray(blocks.mean(axis=(1, 3)))
     return out
+
+
+def block_step(shape) -> int:
+    """The side of the blocks ``bw`` of a photo comes back in: at most ``FIGURE_SIDE``
+    blocks along its longer side."""
+    return max(1, -(-max(shape[:2]) // FIGURE_SIDE))  # ceil
 
 
 def _run_q4(sub, *names):
@@ -332,22 +382,45 @@ def find_letters_task(sub, inputs):
     return out
 
 
+# (photo, bw mode) -> (q4, what findLetters returned, packed): a photo's checks share one call
+_PHOTOS_FOUND: dict = {}
+
+
 def find_letters_photo_task(sub, inputs):
-    """findLetters on the photo at ``inputs['photo']``: its boxes and ``bw``'s shape."""
+    """findLetters on the photo at ``inputs['photo']``: its boxes, the photo's shape and
+    ``bw`` as ``inputs['bw']`` says (see :func:`_found`). The checks of one photo (its boxes,
+    its ``bw``) share one call."""
     q4 = sub.load("q4")
-    image = _read_photo(inputs["photo"])
-    return _found(q4.findLetters(image), bw=inputs.get("bw", "shape")) | {
-        "shape": np.array(image.shape[:2], dtype=np.int64)
-    }
+    key = (inputs["photo"], inputs.get("bw", "shape"))
+    cached = _PHOTOS_FOUND.get(key)
+    if cached is None or cached[0] is not q4:
+        try:
+            image = _read_photo(inputs["photo"])
+            result = _found(q4.findLetters(image), bw=key[1]) | {
+                "shape": np.array(image.shape[:2], dtype=np.int64)
+            }
+        except Exception as exc:
+            result = exc
+        _PHOTOS_FOUND.clear()  # one photo's result at a time: they hold images
+        _PHOTOS_FOUND[key] = cached = (q4, result)
+    if isinstance(cached[1], Exception):
+        raise cached[1]
+    return dict(cached[1])
 
 
 # ----------------------------------------------------------------------------- Q4.2 inputs
-def _pages_inputs(specs, keep_bw=False, blank=False):
-    """Inputs: ``image_i`` and what was drawn on it, for each ``(seed, options)``."""
+PAGE_ANSWERS = ("truth", "dots", "ink", "height")  # per page: what was drawn on it
+
+
+def _pages_inputs(specs, keep_bw=False):
+    """Inputs: ``image_i`` and what was drawn on it, for each ``(seed, options)`` (a blank
+    page where ``options`` has ``blank=True``)."""
 
     def make():
         inputs = {"n": len(specs), "keep_bw": keep_bw, "texts": []}
         for i, (seed, options) in enumerate(specs):
+            options = dict(options)
+            blank = options.pop("blank", False)
             p = blank_page(seed, **options) if blank else _page(seed, **options)
             inputs[f"image_{i}"] = p.image
             inputs[f"truth_{i}"] = p.boxes
@@ -360,10 +433,17 @@ def _pages_inputs(specs, keep_bw=False, blank=False):
     return make
 
 
-def _page_results(inputs, out, what="findLetters"):
-    """The boxes of every page, validated; returns (truth boxes, found boxes, shapes)."""
+def _pages_private(specs, *extra) -> tuple[str, ...]:
+    """The judge-only keys of :func:`_pages_inputs` (and ``extra``): what was drawn."""
+    drawn = tuple(f"{key}_{i}" for i in range(len(specs)) for key in PAGE_ANSWERS)
+    return (*drawn, "texts", *extra)
+
+
+def _page_results(inputs, out, what="findLetters", pages=None):
+    """The boxes of ``pages`` (default: every page), validated; returns (truth boxes, found
+    boxes, shapes)."""
     truths, founds, shapes = [], [], []
-    for i in range(int(inputs["n"])):
+    for i in range(int(inputs["n"])) if pages is None else pages:
         _problem(out, f"{i}_")
         shape = inputs[f"image_{i}"].shape[:2]
         founds.append(_boxes(out, f"{i}_bboxes", f"bboxes of {what}", shape))
@@ -371,6 +451,29 @@ def _page_results(inputs, out, what="findLetters"):
         shapes.append(shape)
     _layout(truths, founds, shapes, f"bboxes of {what}")
     return truths, founds, shapes
+
+
+FOUND_FIRST = 0.5  # share of a normal page's characters a robustness check needs found first
+
+
+def _letters_found_first(inputs, out, pages, about: str) -> None:
+    """Fail unless findLetters found most characters of the normal ``pages`` (with text):
+    a check of robustness says nothing about a findLetters that finds nothing. Only that:
+    extra boxes, specks or another box order are other checks' business."""
+    found = total = 0
+    for i in pages:
+        _problem(out, f"{i}_")
+        shape = inputs[f"image_{i}"].shape[:2]
+        boxes = _boxes(out, f"{i}_bboxes", "bboxes of findLetters", shape)
+        truth = inputs[f"truth_{i}"]
+        found, total = found + len(match(truth, boxes)), total + len(truth)
+    if found < FOUND_FIRST * total:
+        raise Fail(
+            f"findLetters found {found} of the {total} characters of a page with text "
+            f"(expected >= {FOUND_FIRST:.0%}): this check ({about}) says something only "
+            "once findLetters finds the letters; find them first (the checks of the sample "
+            "photos say how)"
+        )
 
 
 def judge_generated_pages(inputs, out):
@@ -389,7 +492,8 @@ def judge_generated_pages(inputs, out):
             f"0.5, or each box holding the other's centre); expected >= {RECALL:.0%}. Worst "
             f"page: seed {PAGE_SEEDS[worst[0]]}, {worst[1]:.0%} found, text {worst[2]!r} "
             "(grader/pages.py: make_page(seed)). Threshold against the paper around the ink "
-            "(the light is uneven), and keep faint strokes"
+            "(the light is uneven), keep faint strokes, and size filters relative to the "
+            "page's typical character (these letters are 22 to 36 pixels tall)"
         )
     if found < PRECISION * boxes:
         raise Fail(
@@ -400,21 +504,25 @@ def judge_generated_pages(inputs, out):
 
 
 def judge_blank_pages(inputs, out):
-    _, founds, _ = _page_results(inputs, out, "findLetters on a blank page")
+    _letters_found_first(inputs, out, [0], "no box on a blank page")
+    blank = range(1, int(inputs["n"]))
+    _, founds, _ = _page_results(inputs, out, "findLetters on a blank page", blank)
     counts = [len(f) for f in founds]
     if any(counts):
-        i = int(np.argmax(counts))
-        shadows = inputs["shadows"][i]
+        k = int(np.argmax(counts))
+        shadows = inputs["shadows"][k]
         raise Fail(
             f"{sum(counts)} boxes on {len(counts)} blank pages (paper with uneven lighting, "
             f"texture, noise{', some with a grid of shadows' if any(inputs['shadows']) else ''}"
-            f"), {counts[i]} on page {i}{' (with shadows)' if shadows else ''}: a threshold must "
-            "find ink much darker than the paper around it, not split the paper's noise "
-            "(Otsu's threshold always splits something)"
+            f"), {counts[k]} on blank page {k}{' (with shadows)' if shadows else ''}: a "
+            "threshold must find ink much darker than the paper around it, not split the "
+            "paper's noise (Otsu's threshold always splits something)"
         )
 
 
 def judge_dots(inputs, out):
+    n = int(inputs["n"])
+    _letters_found_first(inputs, out, range(n), "no box on a dot")
     truths, founds, _ = _page_results(inputs, out, "findLetters on a page with dots")
     on_dots = n_dots = 0
     height = []
@@ -435,6 +543,7 @@ def judge_dots(inputs, out):
 
 
 def judge_resolution(inputs, out):
+    _letters_found_first(inputs, out, [0], "the same boxes at another resolution")
     truths, founds, shapes = _page_results(inputs, out, "findLetters at another resolution")
     n_base = len(match(truths[0], founds[0]))
     for i in range(1, len(founds)):
@@ -451,6 +560,7 @@ def judge_resolution(inputs, out):
 
 
 def judge_modes(inputs, out):
+    _letters_found_first(inputs, out, [0], "the same boxes for another image format")
     _, founds, _ = _page_results(inputs, out, "findLetters")
     reference = founds[0]
     for i in range(1, len(founds)):
@@ -465,7 +575,14 @@ def judge_modes(inputs, out):
             )
 
 
+INVERTED = ". It looks inverted: return 1.0 - ink (ink 0, paper 1), not the ink mask"
+
+
 def judge_bw(inputs, out):
+    for i in range(int(inputs["n"])):
+        if f"{i}_bw_problem" in out:
+            raise Fail(str(out[f"{i}_bw_problem"]))
+    _letters_found_first(inputs, out, [0], "bw on generated pages")
     for i in range(int(inputs["n"])):
         _problem(out, f"{i}_")
         if f"{i}_bw_problem" in out:
@@ -494,33 +611,84 @@ def judge_bw(inputs, out):
                 f"{what} should be the characters black (0) on white paper (1): "
                 f"{ink_dark:.0%} of the characters' pixels are dark (expected >= 50%) and "
                 f"{paper_white:.0%} of the paper away from them is white (expected >= 98%)"
-                + (
-                    ". It looks inverted: return 1.0 - ink (ink 0, paper 1), not the ink mask"
-                    if ink_dark < 0.2 and paper_white < 0.2
-                    else ""
-                )
+                + (INVERTED if ink_dark < 0.2 and paper_white < 0.2 else "")
             )
 
 
-def _photo_inputs(name: str, bw: str = "shape"):
+def judge_one_letter(inputs, out):
+    truths, founds, _ = _page_results(inputs, out, "findLetters on a page with one letter")
+    for i, (truth, found) in enumerate(zip(truths, founds)):
+        if len(found) != 1 or len(match(truth, found)) != 1:
+            (y1, x1, y2, x2), label = truth[0], inputs["texts"][i]
+            raise Fail(
+                f"a page with the single letter {label!r} at [{y1}, {x1}, {y2}, {x2}] got "
+                f"{len(found)} box(es), {len(match(truth, found))} of them on the letter; "
+                "expected exactly one box on it: nothing in findLetters should need several "
+                "characters (a statistic over the boxes, a line to sit on)"
+            )
+
+
+# ----------------------------------------------------------------------------- Q4.2 photos
+def _photo_inputs(name: str, options: PhotoOptions, bw: str = "judge"):
+    """The photo for the task; for the judge its boxes (``character_boxes.json``) or, where
+    none are listed, the number of characters of its text."""
+
     def make():
-        labels, truth = character_boxes(images_dir() / "character_boxes.json")[name]
-        return {
-            "photo": str(images_dir() / name),
-            "name": name,
-            "labels": labels,
-            "truth": truth,
-            "bw": bw,
-        }
+        inputs = {"photo": str(options.folder / name), "name": name, "bw": bw}
+        boxes = _box_truth(options)
+        if name in boxes:
+            labels, truth = boxes[name]
+            return inputs | {"labels": labels, "truth": truth}
+        text = load_ground_truth(options.truth_file)[name]
+        return inputs | {"characters": sum(ch in CLASSES for ch in "".join(text).upper())}
 
     return make
 
 
-def judge_photo_boxes(inputs, out):
+PHOTO_PRIVATE = ("name", "labels", "truth", "characters")
+
+
+def _photo_found(inputs, out) -> tuple[str, tuple, np.ndarray]:
+    """The photo's name, its shape and the boxes findLetters returned, validated."""
     _problem(out)
-    name, truth, labels = inputs["name"], inputs["truth"], inputs["labels"]
+    name = inputs["name"]
     shape = tuple(int(s) for s in array(out, "shape", "the photo's shape"))
     found = _boxes(out, "bboxes", f"bboxes of findLetters on {name}", shape)
+    return name, shape, found
+
+
+def _inside(found, shape, what) -> None:
+    """Fail unless every box is ``[y1, x1, y2, x2]`` with y1 < y2, x1 < x2, in the image."""
+    H, W = shape[:2]
+    if not len(found):
+        return
+    y1, x1, y2, x2 = found.T
+    if not np.all((y1 < y2) & (x1 < x2)):
+        raise Fail(
+            f"{what}: each box is {BOX_ORDER} with y1 < y2 and x1 < x2 (top-left, then "
+            f"bottom-right); got e.g. {found[~((y1 < y2) & (x1 < x2))][0].astype(int)}"
+        )
+    inside = (y1 >= 0) & (x1 >= 0) & (y2 <= H) & (x2 <= W)
+    if not np.all(inside):
+        raise Fail(
+            f"{what}: boxes must lie inside the {H} x {W} image (0 <= y1, y2 <= H, "
+            f"0 <= x1, x2 <= W); got e.g. {found[~inside][0].astype(int)}"
+        )
+
+
+def judge_photo_boxes(inputs, out):
+    name, shape, found = _photo_found(inputs, out)
+    if "truth" not in inputs:  # an instructor's photo with only its text
+        _inside(found, shape, f"bboxes of findLetters on {name}")
+        n = int(inputs["characters"])
+        if abs(len(found) - n) > PHOTO_MISSED * n:
+            raise Fail(
+                f"{name}: {len(found)} boxes for its {n} characters (expected within "
+                f"{PHOTO_MISSED:.0%} of one box per character). A character split into "
+                "pieces gets two boxes; touching characters one"
+            )
+        return
+    truth, labels = inputs["truth"], inputs["labels"]
     _layout([truth], [found], [shape], f"bboxes of findLetters on {name}")
     pairs = match(truth, found)
     missed = sorted(set(range(len(truth))) - {i for i, _ in pairs})
@@ -532,6 +700,65 @@ def judge_photo_boxes(inputs, out):
             f"{''.join(labels[i] for i in missed) or 'none'}), and {spurious} boxes are on no "
             f"character; expected at most {PHOTO_MISSED:.0%} missed and {PHOTO_SPURIOUS:.0%} "
             "spurious. A character split into pieces gets two boxes; touching characters one"
+        )
+
+
+BW_INK = 0.05  # a photo's bw: at least this share of its characters' boxes dark ...
+BW_PAPER = 0.90  # ... and this share of the paper away from them white
+BW_WHITE = 0.80  # without boxes (an instructor's photo with only its text): mostly white
+
+
+def judge_photo_bw(inputs, out):
+    name, shape, found = _photo_found(inputs, out)
+    if not len(found):
+        raise Fail(
+            f"findLetters found no box on {name}: bw is checked once findLetters finds the "
+            "characters (see the check of this photo's boxes)"
+        )
+    if "bw_problem" in out:
+        raise Fail(str(out["bw_problem"]))
+    bw_shape = tuple(int(s) for s in array(out, "bw_shape", f"the shape of bw of {name}"))
+    if bw_shape != shape[:2]:
+        raise Fail(
+            f"bw of {name} should have the photo's height x width {shape[:2]}; got "
+            f"{bw_shape} (no colour channels, no resizing)"
+        )
+    low, high = array(out, "bw_range", f"the range of bw of {name}", finite=False)
+    if not (0 <= low and high <= 1):
+        raise Fail(
+            f"bw of {name} should lie in [0, 1] (0 black ink, 1 white paper); got values "
+            f"from {low:g} to {high:g}"
+        )
+    small = array(out, "bw_mean", f"bw of {name}", finite=False)
+    dark = small < 0.5  # NaN counts as white
+    step = block_step(shape)
+    if "truth" not in inputs:
+        white = 1 - float(dark.mean())
+        if white < BW_WHITE or not dark.any():
+            raise Fail(
+                f"bw of {name} should be the characters black (0) on white paper (1): "
+                f"{white:.0%} of it is white (expected >= {BW_WHITE:.0%}, the paper)"
+                + (INVERTED if white < 0.2 else "")
+            )
+        return
+    boxes = np.asarray(inputs["truth"]) // step
+    letter = float(np.median(boxes[:, 2] - boxes[:, 0])) if len(boxes) else 1.0
+    near = np.zeros(small.shape, bool)
+    in_boxes = np.zeros(small.shape, bool)
+    grow = max(int(letter / 3), 1)
+    for y1, x1, y2, x2 in boxes:
+        in_boxes[y1 : y2 + 1, x1 : x2 + 1] = True
+        near[max(y1 - grow, 0) : y2 + 1 + grow, max(x1 - grow, 0) : x2 + 1 + grow] = True
+    ink_dark = float(dark[in_boxes].mean()) if in_boxes.any() else 0.0
+    paper_white = float(1 - dark[~near].mean()) if (~near).any() else 1.0
+    if ink_dark < BW_INK or paper_white < BW_PAPER:
+        raise Fail(
+            f"bw of {name} should be the characters black (0) on white paper (1): "
+            f"{ink_dark:.0%} of its characters' boxes is dark (expected >= {BW_INK:.0%}: "
+            f"their strokes) and {paper_white:.0%} of the paper away from them is white "
+            f"(expected >= {BW_PAPER:.0%})"
+            # the paper dark, the boxes not all dark (light strokes in them): inverted
+            + (INVERTED if paper_white < 0.2 and ink_dark < 0.95 else "")
         )
 
 
@@ -813,21 +1040,30 @@ def judge_group_lines(inputs, out):
 
 def _gaps_inputs():
     inputs = {"texts": []}
+    wants = []
     k = 0
     for seed in GAP_SEEDS:
         p = _page(seed, **WORDS)
         for idx, spaces, text in zip(p.lines, p.spaces, p.text):
             inputs[f"boxes_{k}"] = p.boxes[idx]
-            inputs[f"want_{k}"] = spaces
+            wants.append(np.asarray(spaces, dtype=bool))
             inputs["texts"].append(text)
             k += 1
     inputs["n"] = k
+    # the answers, judge-only: every line's spaces concatenated, and each line's count
+    inputs["want"] = np.concatenate(wants) if wants else np.zeros(0, bool)
+    inputs["want_lengths"] = np.array([len(w) for w in wants], dtype=np.int64)
     return inputs
 
 
+def _line_wants(inputs) -> list[np.ndarray]:
+    return np.split(inputs["want"], np.cumsum(inputs["want_lengths"])[:-1])
+
+
 def judge_word_gaps(inputs, out):
+    wants = _line_wants(inputs)
     for k in range(int(inputs["n"])):
-        want = inputs[f"want_{k}"]
+        want = wants[k]
         got = array(out, f"spaces_{k}", "word_gaps(bboxes)").ravel()
         if got.shape != want.shape or not np.array_equal(got.astype(bool), want):
             raise Fail(
@@ -838,14 +1074,14 @@ def judge_word_gaps(inputs, out):
             )
 
 
-def _text_inputs(name: str):
+def _text_inputs(name: str, options: PhotoOptions):
     def make():
-        truth = load_ground_truth(truth_path())[name]
+        truth = load_ground_truth(options.truth_file)[name]
         return {
-            "photo": str(photo_dir() / name),
+            "photo": str(options.folder / name),
             "name": name,
             "truth": truth,
-            "weights": str(classifier_path()),
+            "weights": str(options.classifier),
         }
 
     return make
@@ -883,9 +1119,46 @@ def judge_photo_classified(inputs, out):
 
 
 # ----------------------------------------------------------------------------- the checks
-def _q42_checks():
+ONE_LETTER = dict(
+    lines=(1, 1), words=(1, 1), letters=(1, 1), height=(80, 100), lighting=0.15, dots=0
+)
+ONE_LETTER_SEEDS = range(600, 604)
+
+
+def _q42_checks(options: PhotoOptions):
+    """Q4.2's points sit on the handout's task: the photos' boxes and ``bw``, and one small
+    edge case; robustness beyond the handout is feedback (no points)."""
+    q4 = ("q4",)
+    names = options.names()
+    checks = []
+    for name in names:  # 9.5 of the 10 points, shared by the photos
+        here = _photo_available(name, options)
+        inputs = _photo_inputs(name, options)
+        checks += [
+            Check("4.2", f"{name}: at most {PHOTO_MISSED:.0%} of its characters missed and "
+                  f"{PHOTO_SPURIOUS:.0%} spurious boxes", 8.5 / len(names),
+                  find_letters_photo_task, judge_photo_boxes, inputs, budget=PHOTO_BUDGET,
+                  modules=q4, available=here, private=PHOTO_PRIVATE),
+            Check("4.2", f"{name}: bw is the photo's shape, characters black (0) on white "
+                  "paper (1)", 1 / len(names),
+                  find_letters_photo_task, judge_photo_bw, inputs, budget=PHOTO_BUDGET,
+                  modules=q4, available=here, private=PHOTO_PRIVATE),
+        ]  # fmt: skip
+    one = [(seed, ONE_LETTER) for seed in ONE_LETTER_SEEDS]
+    checks.append(
+        Check("4.2", "edge case: a page with a single letter (as large as the photos') gets "
+              "one box", 0.5,
+              find_letters_task, judge_one_letter, _pages_inputs(one), budget=60, modules=q4,
+              private=_pages_private(one))
+    )  # fmt: skip
+    return checks + _q42_feedback()
+
+
+def _q42_feedback():
+    """Robustness beyond the handout's photos: reported with a message, no points."""
     fast = [(seed, FAST) for seed in PAGE_SEEDS]
-    blank = [(seed, {"shadows": seed % 2 == 1}) for seed in range(1000, 1006)]
+    text = (100, FAST)  # a normal page, found first by the checks below
+    blank = [text] + [(s, {"blank": True, "shadows": s % 2 == 1}) for s in range(1000, 1006)]
     dots = [(seed, FAST | {"words": (2, 4), "dots": 6}) for seed in range(130, 136)]
     scales = (1.0, 0.6, 2.5)
     resolution = [(101, FAST | {"dots": 3, "scale": s}) for s in scales]
@@ -894,59 +1167,50 @@ def _q42_checks():
     bw_pages = [(110 + k, FAST | {"mode": m}) for k, m in enumerate(modes)]
 
     def blank_inputs():
-        inputs = _pages_inputs(blank, blank=True)()
-        return inputs | {"shadows": [o["shadows"] for _, o in blank]}
+        inputs = _pages_inputs(blank)()
+        return inputs | {"shadows": [bool(o.get("blank") and o["shadows"]) for _, o in blank]}
 
     def with_(make, **extra):
         return lambda: make() | extra
 
     q4 = ("q4",)
-    checks = [
-        Check("4.2", f"boxes on {len(fast)} generated pages: >= {RECALL:.0%} of the characters "
-              f"found, >= {PRECISION:.0%} of the boxes on a character", 2.5,
+    return [
+        Check("4.2", f"feedback: boxes on {len(fast)} generated pages with smaller letters "
+              f"(22 to 36 pixels) under uneven light: >= {RECALL:.0%} of the characters found, "
+              f">= {PRECISION:.0%} of the boxes on a character", 1,
               find_letters_task, judge_generated_pages, _pages_inputs(fast), budget=150,
-              modules=q4),
-        Check("4.2", "no box on blank pages (uneven light, texture, noise, shadows)", 1,
-              find_letters_task, judge_blank_pages, blank_inputs, budget=90, modules=q4),
-        Check("4.2", "no box on punctuation dots", 0.5,
-              find_letters_task, judge_dots, _pages_inputs(dots), budget=90, modules=q4),
-        Check("4.2", "the same page at 0.6x and 2.5x the resolution gives the same boxes", 0.5,
+              modules=q4, private=_pages_private(fast), feedback=True),
+        Check("4.2", "feedback: no box on blank pages (uneven light, texture, noise, shadows)",
+              1, find_letters_task, judge_blank_pages, blank_inputs, budget=90, modules=q4,
+              private=_pages_private(blank, "shadows"), feedback=True),
+        Check("4.2", "feedback: no box on punctuation dots", 1,
+              find_letters_task, judge_dots, _pages_inputs(dots), budget=90, modules=q4,
+              private=_pages_private(dots), feedback=True),
+        Check("4.2", "feedback: the same page at 0.6x and 2.5x the resolution gives the same "
+              "boxes", 1,
               find_letters_task, judge_resolution,
-              with_(_pages_inputs(resolution), scales=list(scales)), budget=120, modules=q4),
-        Check("4.2", "RGBA, grayscale and float images give the boxes of the RGB image", 0.5,
+              with_(_pages_inputs(resolution), scales=list(scales)), budget=120, modules=q4,
+              private=_pages_private(resolution, "scales"), feedback=True),
+        Check("4.2", "feedback: RGBA, grayscale and float images give the boxes of the RGB "
+              "image", 1,
               find_letters_task, judge_modes, with_(_pages_inputs(same_page), modes=list(modes)),
-              budget=90, modules=q4),
-        Check("4.2", "bw: the page's shape, characters black (0) on white paper (1)", 1,
+              budget=90, modules=q4, private=_pages_private(same_page, "modes"), feedback=True),
+        Check("4.2", "feedback: bw of RGB, RGBA, grayscale and float generated pages, "
+              "characters black (0) on white (1)", 1,
               find_letters_task, judge_bw,
               with_(_pages_inputs(bw_pages, keep_bw=True), modes=list(modes)),
-              budget=90, modules=q4),
+              budget=90, modules=q4, private=_pages_private(bw_pages, "modes"), feedback=True),
     ]  # fmt: skip
-    for name in PHOTOS:
-        checks.append(
-            Check(
-                "4.2",
-                f"{name}: at most {PHOTO_MISSED:.0%} of its characters missed and "
-                f"{PHOTO_SPURIOUS:.0%} spurious boxes",
-                1,
-                find_letters_photo_task,
-                judge_photo_boxes,
-                _photo_inputs(name),
-                budget=PHOTO_BUDGET,
-                modules=q4,
-                available=_photo_available(name, "character_boxes.json"),
-            )
-        )
-    return checks
 
 
-def _figure_inputs(name: str):
+def _figure_inputs(name: str, options: PhotoOptions):
     def make():
-        return {"photo": str(photo_dir() / name), "name": name, "bw": "figure"}
+        return {"photo": str(options.folder / name), "name": name, "bw": "figure"}
 
     return make
 
 
-def _q43_checks():
+def _q43_checks(options: PhotoOptions):
     return [
         Check(
             "4.3",
@@ -954,45 +1218,60 @@ def _q43_checks():
             1,
             find_letters_photo_task,
             judge_photo_figure,
-            _figure_inputs(name),
+            _figure_inputs(name, options),
             budget=PHOTO_BUDGET,
             modules=("q4",),
-            available=_text_photo_available(name, needs_truth=False),
+            available=_photo_available(name, options, needs_truth=False),
             figures=draw_photo_figure,
+            private=("name",),
         )
-        for name in text_photos()
+        for name in options.names()
     ]
 
 
-def _q44_checks():
+def _q44_checks(options: PhotoOptions):
     run = ("run_q4",)
+    lines_private = tuple(
+        f"{key}_{i}" for i in range(len(LINE_SEEDS)) for key in ("want", "want_lengths")
+    )
     checks = [
         Check("4.4", f"crop_letters: the reference classifier reads >= {CROP_ACCURACY:.0%} of "
               "the letters cropped from generated pages", 1.5,
               crop_letters_task, judge_crops, _crop_inputs, budget=120, modules=run,
-              available=_reference_available),
+              available=_reference_available, private=("labels",)),
         Check("4.4", "crop_letters: each letter centred in a square with a white margin, "
               "transposed", 0.5,
-              crop_letters_task, judge_crop_shape, _shape_inputs, budget=60, modules=run),
+              crop_letters_task, judge_crop_shape, _shape_inputs, budget=60, modules=run,
+              private=("sizes",)),
         Check("4.4", "group_lines: lines top to bottom, each left to right", 0.5,
-              group_lines_task, judge_group_lines, _lines_inputs, budget=60, modules=run),
+              group_lines_task, judge_group_lines, _lines_inputs, budget=60, modules=run,
+              private=lines_private),
         Check("4.4", "word_gaps: a space where a word ends", 0.5,
-              word_gaps_task, judge_word_gaps, _gaps_inputs, budget=60, modules=run),
+              word_gaps_task, judge_word_gaps, _gaps_inputs, budget=60, modules=run,
+              private=("want", "want_lengths", "texts")),
     ]  # fmt: skip
     modules = ("q4", "run_q4", "nn")
-    for name in text_photos():
-        here = _text_photo_available(name, needs_truth=True)
+    text_private = ("name", "truth")
+    for name in options.names():
+        here = _text_photo_available(name, options)
+        inputs = _text_inputs(name, options)
         checks += [
             Check("4.4", f"{name}: >= {DETECTED:.0%} of its characters recognised, <= "
                   f"{SPURIOUS:.0%} spurious", 0.5,
-                  photo_text_task, judge_photo_detected, _text_inputs(name),
-                  budget=PHOTO_BUDGET, modules=modules, available=here),
+                  photo_text_task, judge_photo_detected, inputs,
+                  budget=PHOTO_BUDGET, modules=modules, available=here, private=text_private),
             Check("4.4", f"{name}: >= {CLASSIFIED:.0%} of its characters read right with the "
-                  f"classifier {classifier_path().name}", 0.75,
-                  photo_text_task, judge_photo_classified, _text_inputs(name),
-                  budget=PHOTO_BUDGET, modules=modules, available=here),
+                  f"classifier {options.classifier.name}", 0.75,
+                  photo_text_task, judge_photo_classified, inputs,
+                  budget=PHOTO_BUDGET, modules=modules, available=here, private=text_private),
         ]  # fmt: skip
     return checks
 
 
-CHECKS = [*_q42_checks(), *_q43_checks(), *_q44_checks()]
+def checks(options: PhotoOptions | None = None) -> list[Check]:
+    """Every Q4 check, on the sample photos or on ``options``' photos and classifier."""
+    options = options or SAMPLES
+    return [*_q42_checks(options), *_q43_checks(options), *_q44_checks(options)]
+
+
+CHECKS = checks()
