@@ -142,6 +142,10 @@ TRAIN_MUTANTS = [
         "train fits", "    return best, history", "    best, history",
         "Did you forget to `return best, history`", id="no-return",
     ),
+    pytest.param(  # a faithful history of a network that never trains earns nothing
+        "history: each", 'params[name] -= learning_rate * params["grad_" + name]', "pass",
+        "train left params as they were", id="no-update-history",
+    ),
 ]  # fmt: skip
 
 

@@ -1,11 +1,24 @@
-"""The Q2 checks bite: realistic wrong solutions fail them, accepted variants pass them.
+"""The self-check bites, and agrees with the grader, question by question.
 
-Each variant of ``tests/mutants/catalog.py`` is written to a flat-layout folder (nn.py only,
-so the project's util.py is used) and the Q2 and Q1 checks run on it in a subprocess, with
-the derandomised ``ci`` hypothesis profile. A mutant must fail at least one check of each
+Each variant of ``tests/mutants/catalog.py`` is written to a complete flat-layout folder
+(its nn.py, its own other files, the solutions' run_q2.py, run_q3.py, run_q5.py where it has
+none; the project's util.py) and, in two subprocesses run concurrently by a few workers:
+
+* the self-check (the question-marked tests of ``tests/test_nn_*.py``, ``test_run_q2.py``, Q1,
+  and ``test_run_q3.py``, ``test_q4.py``/``test_run_q4.py``, ``test_run_q5.py`` when the entry
+  has rows of those questions) runs with the derandomised ``ci`` hypothesis profile;
+* the grader's checks of its rows run in one process (``mutants/grade_rows.py``: in-process
+  verdicts, the grader's scoring; checks bound to NIST36 left out, like the slow tier).
+
+``test_checks_judge_the_variant``: a mutant fails at least one self-check test of each
 question that should catch it (with the teaching message, where the catalog names one); an
-accepted variant, the untouched student submission and the solutions must pass every check.
-A mutant with a known ``gap`` in the checks is a strict xfail: it fails once the gap closes.
+accepted variant, the untouched student submission and the solutions pass every test. A
+mutant with a known ``gap`` is a strict xfail: it fails once the gap closes.
+
+``test_selfcheck_and_grader_agree`` (issue 11, item 8), one row per (entry, question): the
+self-check passes every test of the question exactly when the grader gives full points; a
+failure carries the catalog's teaching message in both; the catalog's TA grade, where it
+gives one, is the grader's score.
 """
 
 from __future__ import annotations
@@ -20,14 +33,33 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from mutants.catalog import BY_NAME, CATALOG, HERE, STUDENT, Variant, materialise, source
+from mutants.catalog import (
+    BY_NAME,
+    CATALOG,
+    HERE,
+    STUDENT,
+    Variant,
+    add_solution_scripts,
+    materialise,
+    source,
+)
 
 from grader.questions import BY_MARKER, QUESTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
-# The checks of nn.py (Q2.1 to Q2.4) and Q1; never this file, never tests/mutants/.
-CHECK_FILES = sorted(TESTS.glob("test_nn_*.py")) + [TESTS / "test_q1_theory.py"]
+# The self-check of nn.py and run_q2.py (Q2) and Q1; never this file, never tests/mutants/.
+CHECK_FILES = [
+    *sorted(TESTS.glob("test_nn_*.py")),
+    TESTS / "test_run_q2.py",
+    TESTS / "test_q1_theory.py",
+]
+# The self-check of the later questions, for entries with rows there.
+MORE_FILES = {
+    "3": [TESTS / "test_run_q3.py"],
+    "4": [TESTS / "test_q4.py", TESTS / "test_run_q4.py"],
+    "5": [TESTS / "test_run_q5.py"],
+}
 ALL_MARKERS = ["q1"] + [q.marker for q in QUESTIONS]
 # Markers the check files actually use: a passing variant must show records of each.
 USED_MARKERS = sorted(
@@ -37,9 +69,41 @@ WORKERS = max(1, min(3, (os.cpu_count() or 1)))
 TIMEOUT_S = 600
 
 BASELINES = ("student", "solutions")
+Q2_IDS = [q.id for q in QUESTIONS if q.id.startswith("2.")]
+# The baselines' rows: every question the fast self-check and fast grader checks both cover.
+BASELINE_ROWS = [*Q2_IDS, "3.1", "5.1.1", "5.1.2", "5.2", "5.3.1", "5.3.2"]
+SCORED = {q.id for q in QUESTIONS if not q.written}
 
 
-def _check_run(impl: str, markers, results: Path) -> dict:
+def rows_of(name: str) -> list[str]:
+    """The table's question ids for the entry ``name`` (see ``tests/mutants/catalog.py``)."""
+    if name in BASELINES:
+        return BASELINE_ROWS
+    variant = BY_NAME[name]
+    if variant.expect == "pass":
+        rows = list(Q2_IDS)
+    else:
+        rows = [BY_MARKER[m].id for m in variant.caught_by if m in BY_MARKER]
+    rows += [q for q in variant.grades if q not in rows]
+    return [q for q in rows if q in SCORED]
+
+
+def _grade_run(impl: str, rows, skip, out: Path) -> dict:
+    """The grader's rows for ``impl`` (``mutants/grade_rows.py`` in a subprocess)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NRK_IMPL", "PYTEST_ADDOPTS")}
+    command = [sys.executable, str(HERE / "grade_rows.py"), impl, str(out), ",".join(rows)]
+    for name in skip:
+        command += ["--skip", name]
+    proc = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
+    )
+    assert proc.returncode == 0 and out.exists(), (
+        f"grading {impl} failed:\n{(proc.stdout + proc.stderr)[-4000:]}"
+    )
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _check_run(impl: str, markers, results: Path, files=CHECK_FILES) -> dict:
     """Run the checks of ``markers`` on ``impl``; return the records and the process's output."""
     env = {k: v for k, v in os.environ.items() if k not in ("NRK_IMPL", "PYTEST_ADDOPTS")}
     env["HYPOTHESIS_PROFILE"] = "ci"
@@ -47,7 +111,7 @@ def _check_run(impl: str, markers, results: Path) -> dict:
         sys.executable,
         "-m",
         "pytest",
-        *map(str, CHECK_FILES),
+        *map(str, files),
         "--impl",
         impl,
         "-m",
@@ -74,31 +138,54 @@ def _check_run(impl: str, markers, results: Path) -> dict:
 
 
 def _launch(name: str, folder: Path):
-    """(impl spec, markers) for the entry ``name``, materialising a variant under ``folder``."""
+    """(impl spec, markers, skipped checks) for the entry ``name``, materialising a variant
+    under ``folder``."""
     if name == "solutions":
-        return "solutions", ALL_MARKERS
+        return "solutions", ALL_MARKERS, ()
     if name == "student":
-        return str(STUDENT.parent), ALL_MARKERS
+        target = folder / name
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "nn.py").write_text(STUDENT.read_text(encoding="utf-8"), encoding="utf-8")
+        return str(add_solution_scripts(target)), ALL_MARKERS, ()
     variant = BY_NAME[name]
-    impl = str(materialise(variant, folder / name))
-    return impl, (ALL_MARKERS if variant.expect == "pass" else list(variant.caught_by))
+    impl = str(materialise(variant, folder / name, complete=True))
+    markers = set(ALL_MARKERS if variant.expect == "pass" else variant.caught_by)
+    markers |= {BY_MARKER[m].marker for m in BY_MARKER if BY_MARKER[m].id in rows_of(name)}
+    return impl, sorted(markers), variant.skip
+
+
+def _files(rows) -> list[Path]:
+    extra = [f for key, files in MORE_FILES.items() for f in files
+             if any(q.startswith(key + ".") for q in rows)]  # fmt: skip
+    return [*CHECK_FILES, *extra]
+
+
+def _run_both(name: str, folder: Path) -> dict:
+    impl, markers, skip = _launch(name, folder)
+    rows = rows_of(name)
+    run = _check_run(impl, markers, folder / f"{name}.json", _files(rows))
+    if not (name == "solutions" and not (ROOT / "solutions" / "nn.py").exists()):
+        run["grades"] = _grade_run(impl, rows, skip, folder / f"{name}.grades.json")
+    return run
+
+
+TESTS_OF_ENTRIES = ("test_checks_judge_the_variant", "test_selfcheck_and_grader_agree")
 
 
 @pytest.fixture(scope="module")
 def check_runs(request, tmp_path_factory):
-    """Futures of the check runs of every selected entry, run concurrently by a few workers."""
+    """Futures of the runs (self-check and grader) of every selected entry, run concurrently
+    by a few workers."""
     selected = [
         item.callspec.params["entry"]
         for item in request.session.items
-        if getattr(item, "originalname", None) == "test_checks_judge_the_variant"
-        and item.module is request.module
+        if getattr(item, "originalname", None) in TESTS_OF_ENTRIES and item.module is request.module
     ]
     folder = tmp_path_factory.mktemp("mutants")
     pool = ThreadPoolExecutor(max_workers=WORKERS)
     futures = {}
     for name in dict.fromkeys(selected):
-        impl, markers = _launch(name, folder)
-        futures[name] = pool.submit(_check_run, impl, markers, folder / f"{name}.json")
+        futures[name] = pool.submit(_run_both, name, folder)
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
 
@@ -157,6 +244,57 @@ def test_checks_judge_the_variant(check_runs, entry):
     assert not shortfalls, "\n".join(shortfalls)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", [*BASELINES, *(v.name for v in CATALOG)])
+def test_selfcheck_and_grader_agree(check_runs, entry):
+    """One row per question of the entry: self-check all green <=> the grader's full points;
+    a failure carries the catalog's teaching message in both; the TA's grade is the grader's."""
+    if entry == "solutions" and not (ROOT / "solutions" / "nn.py").exists():
+        pytest.skip("student release: no solutions/")
+    run = check_runs[entry].result()
+    assert run["records"], f"the self-check did not run on {entry}:\n{run['output']}"
+    variant = BY_NAME.get(entry)
+    grades = variant.grades if variant else {}
+    table, problems = [], []
+    for question in rows_of(entry):
+        marker = "q" + question.replace(".", "_")
+        records = [r for r in run["records"] if _key(r) == marker]
+        row = run["grades"][question]
+        graded = [c for c in row["checks"] if not c["feedback"] and c["outcome"] != "not provided"]
+        full = row["score"] == row["max"] and all(c["outcome"] == "passed" for c in graded)
+        self_ok = bool(records) and all(r["outcome"] == "passed" for r in records)
+        table.append(
+            f"  Q{question:<6} grader {row['score']:>5g}/{row['max']:<3g} "
+            f"self-check {sum(r['outcome'] == 'passed' for r in records)}/{len(records)} passed"
+        )
+        if not records:
+            problems.append(f"Q{question}: no self-check test ran")
+        elif self_ok != full:
+            failed_grader = [f"{c['name']}: {c['message'][:300]}" for c in graded
+                             if c["outcome"] != "passed"]  # fmt: skip
+            problems.append(
+                f"Q{question}: the self-check {'passes' if self_ok else 'fails'} but the "
+                f"grader gives {row['score']:g}/{row['max']:g}\n    grader: {failed_grader}\n"
+                f"    self-check:\n{_describe(records)}"
+            )
+        if question in grades and abs(row["score"] - grades[question]) > 0.011:
+            problems.append(
+                f"Q{question}: a TA gives {grades[question]:g}, the grader "
+                f"{row['score']:g}/{row['max']:g}: {[c['message'][:200] for c in graded]}"
+            )
+        elif variant and variant.expect == "pass" and question not in grades and not full:
+            problems.append(f"Q{question}: a correct variant loses points: {graded}")
+        fragment = variant.caught_by.get(marker, "") if variant else ""
+        if fragment and not full:
+            grader_messages = [c["message"] for c in graded if c["outcome"] != "passed"]
+            self_messages = [r["message"] for r in records if r["outcome"] != "passed"]
+            for side, messages in (("grader", grader_messages), ("self-check", self_messages)):
+                if not any(fragment.lower() in m.lower() for m in messages):
+                    problems.append(f"Q{question}: no {side} failure says {fragment!r}: {messages}")
+    if problems:
+        pytest.fail(f"{entry}:\n" + "\n".join(table) + "\n" + "\n".join(problems), pytrace=False)
+
+
 def _shortfalls(variant: Variant, by_marker) -> list[str]:
     """How the checks fall short of catching ``variant`` as the catalog asks (empty: caught)."""
     shortfalls = []
@@ -201,3 +339,20 @@ def test_catalog_is_not_collected():
         if p.name.startswith("test_") or p.name.endswith("_test.py") or p.name == "conftest.py"
     ]
     assert not strays, f"pytest would collect these mutant files: {strays}"
+
+
+def test_every_q2_to_q5_question_has_agreement_rows():
+    """Issue 11, item 8: each scored Q2-Q5 question is a row of an agreement table, this
+    file's (Q2, Q3, Q5: catalog entries and baselines) or ``test_mutants_q4.py``'s (Q4: the
+    findLetters fixtures of ``tests/mutants/q4/catalog.py``)."""
+    from mutants.q4.catalog import CATALOG as Q4_FIXTURES
+
+    covered = {q for name in [*BASELINES, *BY_NAME] for q in rows_of(name)}
+    covered |= {"4.2"} if Q4_FIXTURES else set()
+    covered |= {"4.4"} if any(f.q44 is not None for f in Q4_FIXTURES) else set()
+    wanted = {q.id for q in QUESTIONS if not q.written and q.id[0] in "2345"}
+    assert wanted <= covered, f"no agreement rows for {sorted(wanted - covered)}"
+    starter = BY_NAME["starter"]
+    assert all(starter.grades[q] == 0 for q in wanted if q[0] in "235"), (
+        "the unfilled starter scores 0 on every Q2, Q3 and Q5 question"
+    )

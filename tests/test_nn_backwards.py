@@ -7,14 +7,10 @@ from checks import array_result, assert_unchanged, batch_hint, snapshot
 from hypothesis import assume, given
 from strategies import networks
 
-pytestmark = pytest.mark.q2_3
+from grader.checks.q2 import BACKPROP_TOLERANCE as TOLERANCE
+from grader.checks.q2 import CHECKLIST
 
-TOLERANCE = 1e-6  # relative error, float64
-CHECKLIST = (
-    " Check the order: first through the activation, delta_pre = delta * "
-    "activation_deriv(post_act); then grad_W = X.T @ delta_pre and grad_b = delta_pre summed "
-    "over the batch."
-)
+pytestmark = pytest.mark.q2_3
 
 
 def _backprop(nn, net, params):

@@ -1,11 +1,15 @@
 """Q2.2.3 compute_loss_and_acc: summed cross-entropy and accuracy as a fraction."""
 
+import warnings
+
 import numpy as np
 import oracle
 import pytest
-from checks import assert_unchanged, snapshot
+from checks import advise, assert_unchanged, snapshot
 from hypothesis import given
 from strategies import classification_batches, one_hot
+
+from grader.checks.q2 import LOG_OF_ZERO, SUM_NOT_MEAN
 
 pytestmark = pytest.mark.q2_2_3
 
@@ -17,7 +21,8 @@ def _loss_and_acc(nn, y, probs):
     )
     loss, acc = result
     assert np.ndim(loss) == 0 and np.ndim(acc) == 0, (
-        f"loss and acc should be scalars, got shapes {np.shape(loss)} and {np.shape(acc)}"
+        f"loss and acc should each be a single number, got shapes {np.shape(loss)} and "
+        f"{np.shape(acc)}: the loss sums over the rows and the classes"
     )
     return float(loss), float(acc)
 
@@ -29,7 +34,7 @@ def test_loss_is_summed_cross_entropy(nn, batch):
     expected = oracle.cross_entropy_sum(y, probs)
     hint = ""
     if len(y) > 1 and np.isclose(loss * len(y), expected, rtol=1e-9):
-        hint = f" It equals the sum divided by N = {len(y)}: sum over the batch, don't average."
+        hint = f" It equals the sum divided by N = {len(y)}: {SUM_NOT_MEAN}."
     assert np.isclose(loss, expected, rtol=1e-9, atol=1e-12), (
         f"loss = {loss!r}, expected -sum_i log(probs[i, label_i]) = {expected!r}.{hint}"
     )
@@ -62,12 +67,23 @@ def test_handout_sanity_values(nn):
     assert np.isclose(acc, 0.25), f"expected accuracy 0.25, got {acc}"
 
 
-def test_perfect_predictions(nn):
+def test_confident_right_predictions(nn):
+    """Confident, right predictions, as a softmax gives them (never exactly 0 or 1): loss
+    close to 0, accuracy 1. Exactly one-hot probabilities (no softmax produces them) only
+    draw an advisory note when the loss is NaN there (0 * log 0), never a failure."""
     y = one_hot(np.array([2, 0, 1]), 3)
-    loss, acc = _loss_and_acc(nn, y, y.copy())
-    assert np.isclose(loss, 0.0, atol=1e-12) and acc == 1.0, (
-        f"probabilities equal to the labels give loss 0 and accuracy 1, got {loss}, {acc}"
+    probs = y * (1 - 2e-9) + 1e-9
+    loss, acc = _loss_and_acc(nn, y, probs)
+    expected = oracle.cross_entropy_sum(y, probs)
+    assert np.isclose(loss, expected, rtol=1e-6, atol=1e-12) and acc == 1.0, (
+        f"confident, right predictions (probability 1 - 2e-9 on each label) give loss "
+        f"{expected:.3g} (close to 0) and accuracy 1, got {loss}, {acc}"
     )
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        exact, _ = _loss_and_acc(nn, y, y.copy())
+    if not np.isfinite(exact):
+        advise(LOG_OF_ZERO)
 
 
 @given(batch=classification_batches())

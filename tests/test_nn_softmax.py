@@ -5,11 +5,11 @@ import oracle
 import pytest
 from checks import array_result, assert_finite, assert_unchanged, snapshot
 from hypothesis import given
-from strategies import finite, matrices, vectors
+from strategies import finite, matrices, one_hot, vectors
+
+from grader.checks.q2 import HARD_MAX, SOFTMAX_DEFINITION, STABILITY_HINT
 
 pytestmark = pytest.mark.q2_2_2
-
-STABILITY_HINT = "Subtract each row's max before exp (Q1.1: softmax ignores the shift)."
 
 
 def _softmax(nn, x):
@@ -32,13 +32,13 @@ def test_rows_are_distributions(nn, x):
 
 @given(x=matrices(low=-50, high=50))
 def test_matches_the_definition(nn, x):
-    np.testing.assert_allclose(
-        _softmax(nn, x),
-        oracle.softmax(x),
-        rtol=1e-9,
-        atol=1e-300,
-        err_msg="softmax(x)[i, j] = exp(x[i, j]) / sum_k exp(x[i, k])",
+    p = _softmax(nn, x)
+    expected = oracle.softmax(x)
+    hard_max = one_hot(np.argmax(x, axis=1), x.shape[1])
+    assert not (np.array_equal(p, hard_max) and not np.array_equal(expected, hard_max)), (
+        f"softmax(x) returned the one-hot of each row's argmax. {HARD_MAX}"
     )
+    np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-300, err_msg=SOFTMAX_DEFINITION)
 
 
 @given(x=matrices(low=-20, high=20), data=vectors(low=-1e3, high=1e3))

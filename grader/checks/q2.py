@@ -30,6 +30,39 @@ STABILITY_HINT = (
 )
 
 
+# The teaching messages the grader and the self-check tests (tests/test_nn_*.py) share.
+W_CONSTANT = "Draw each weight at random from [-a, a], a = sqrt(6 / (in + out))."
+SOFTMAX_DEFINITION = (
+    "softmax(x)[i, j] = exp(x[i, j] - max_k x[i, k]) / sum_k exp(x[i, k] - max_k x[i, k])"
+)
+SUM_NOT_MEAN = "sum over the batch, don't average"
+GRADIENT_SUM = "the loss is summed over the batch, so sum the gradient too; don't average"
+NO_GRADIENT = (
+    "every entry is zero: compute the gradient (backwards stores X.T @ delta_pre and "
+    "delta_pre summed over the batch)"
+)
+BATCH_SIZE_IS_ROWS = "batch_size is the number of rows per batch, not the number of batches."
+NO_BATCHES = (
+    "get_random_batches returned no batches: shuffle the indices (np.random.permutation(N)) "
+    "and append (x[idx], y[idx]) for each slice of batch_size of them"
+)
+FEWER_THAN_BATCH_SIZE = (
+    "With fewer samples than batch_size, return one batch holding all N samples (or none, "
+    "when you drop the leftover partial batch); np.split(x, N // batch_size) asks for 0 "
+    "sections there and raises."
+)
+LOG_OF_ZERO = (
+    "Advice, not a failure: compute_loss_and_acc(y, probs) gives NaN or inf when a "
+    "probability is exactly 0 (0 * log 0). The handout's softmax never returns an exact 0 for "
+    "moderate logits, so your code is right for the handout; to be safe with extreme logits, "
+    "take the log of the labels' probabilities only (np.log(probs[y == 1])) or clip probs."
+)
+HARD_MAX = (
+    "softmax is not a hard max: every class keeps a probability exp(x_j - max) / sum, "
+    "only the largest logit's is close to 1"
+)
+
+
 # ----------------------------------------------------------------------------- helpers
 def _keys(params) -> str:
     """The keys of a params dict, for the judge (one string: lists of str may be empty)."""
@@ -106,6 +139,8 @@ def judge_init_layers(inputs, out):
             )
         if W.dtype.kind != "f":
             raise Fail(f"{call}: W{name} should hold floats, got dtype {W.dtype}")
+        if W.size > 1 and np.ptp(W) == 0:
+            raise Fail(f"{call}: W{name} is constant ({W.flat[0]!r} everywhere). {W_CONSTANT}")
         b = _value(out, f"b{i}", f"params[{'b' + name!r}]")
         if b.shape not in ((n_out,), (1, n_out)):
             raise Fail(f"{call}: b{name} should have shape (out_size,) = ({n_out},), got {b.shape}")
@@ -419,10 +454,18 @@ def judge_forward_cache(inputs, out):
 
 
 # ----------------------------------------------------------------------------- Q2.2.2
-def softmax_inputs(low, high, shift=0.0, seed=0):
+def softmax_inputs(low, high, shift=0.0, seed=0, near_top=False):
+    """7 x 5 logits uniform in [low, high] plus a shift per row. ``near_top``: two more
+    logits of each row lie within 3 of its max, so that even logits as wide apart as 1000
+    give probabilities that are not one-hot (a hard max earns nothing)."""
+
     def make():
         rng = np.random.default_rng(seed)
         x = rng.uniform(low, high, size=(7, 5))
+        if near_top:
+            for row in x:
+                others = [j for j in rng.permutation(len(row)) if j != np.argmax(row)][:2]
+                row[others] = row.max() - rng.uniform(0.1, 3.0, size=2)
         return {"x": x + shift * rng.uniform(-1, 1, size=(7, 1))}
 
     return make
@@ -443,14 +486,16 @@ def judge_softmax(inputs, out):
             "each row of softmax(x) must sum to 1: normalise along axis=1 (one example per "
             f"row), not over the whole array or the columns (row sums: {np.round(sums, 4)})"
         )
+    hard_max = _one_hot(np.argmax(x, axis=1), x.shape[1])
+    if np.array_equal(probs, hard_max):
+        raise Fail(f"softmax(x) returned the one-hot of each row's argmax. {HARD_MAX}")
     close(
         probs,
         oracle.softmax(x),
         "softmax(x)",
         rtol=1e-7,
         atol=1e-12,
-        formula="softmax(x)[i, j] = exp(x[i, j] - max_k x[i, k]) "
-        "/ sum_k exp(x[i, k] - max_k x[i, k])",
+        formula=SOFTMAX_DEFINITION,
         reread="Q2.2.2",
     )
 
@@ -502,7 +547,7 @@ def judge_loss(inputs, out):
     expected = oracle.cross_entropy_sum(y, probs)
     hint = ""
     if np.isclose(loss * len(y), expected, rtol=1e-9):
-        hint = f" It equals the sum divided by N = {len(y)}: sum over the batch, don't average."
+        hint = f" It equals the sum divided by N = {len(y)}: {SUM_NOT_MEAN}."
     elif np.isclose(-loss, expected, rtol=1e-9):
         hint = " It has the wrong sign: the loss is minus the sum of the log-probabilities."
     if not np.isclose(loss, expected, rtol=1e-9, atol=1e-12):
@@ -676,9 +721,12 @@ def _param_shape(inputs, kind, name, out):
 
 
 def judge_gradient_shapes(inputs, out):
+    """The shapes, of gradients actually computed: zeros stored as placeholders earn nothing."""
     for name, _ in _layers(inputs):
         for kind in ("W", "b"):
             grad = _stored(out, kind, name)
+            if not np.any(grad):
+                raise Fail(f"params['grad_{kind}{name}']: {NO_GRADIENT}")
             shape = _param_shape(inputs, kind, name, out)
             if grad.shape != shape:
                 raise Fail(
@@ -705,10 +753,7 @@ def _numeric_gradient(inputs, kind, name):
 
 def _batch_hint(analytic, expected, n):
     if n > 1 and np.allclose(analytic * n, expected, rtol=1e-6, atol=1e-9):
-        return (
-            f" It equals the expected value divided by the batch size {n}: the loss is summed "
-            "over the batch, so sum the gradient too; don't average."
-        )
+        return f" It equals the expected value divided by the batch size {n}: {GRADIENT_SUM}."
     return ""
 
 
@@ -864,6 +909,11 @@ def _batch_summary(out, c, call, n, d, k, batch_size):
             f"{call_text}: each batch has as many x rows as y rows; got {sizes.tolist()} "
             f"x rows and {y_sizes.tolist()} y rows"
         )
+    if n >= batch_size and not sizes.sum():
+        raise Fail(
+            f"{call_text}: {NO_BATCHES} (expected {n // batch_size} batches of {batch_size} "
+            f"rows, got {len(sizes)} batches holding no rows)"
+        )
     x_ids = array(out, prefix + "x_ids", "the rows", shape=(None,))
     y_ids = array(out, prefix + "y_ids", "the rows", shape=(None,))
     return call_text, sizes, x_ids, y_ids
@@ -911,8 +961,7 @@ def _judge_sizes(call_text, n, batch_size, sizes):
         spare = f" (one may hold the {leftover} left over)" if leftover else ""
         raise Fail(
             f"{call_text}: every batch should have {batch_size} rows{spare}; got {len(sizes)} "
-            f"batches of sizes {shown}. batch_size is the number of rows per batch, not the "
-            "number of batches."
+            f"batches of sizes {shown}. {BATCH_SIZE_IS_ROWS}"
         )
 
 
@@ -925,6 +974,44 @@ def judge_batches_sizes(inputs, out):
 def judge_batches_large(inputs, out):
     for c, (n, d, k, batch_size) in enumerate(inputs["cases"]):
         call_text, sizes, x_ids, y_ids = _batch_summary(out, c, 0, n, d, k, batch_size)
+        _judge_sizes(call_text, n, batch_size, sizes)
+        _judge_partition(call_text, n, batch_size, sizes, x_ids, y_ids)
+
+
+def batches_edge_task(sub, inputs):
+    """Like :func:`batches_task`, case by case, the error of a call that raises kept as that
+    case's answer: an edge case that crashes is judged with a message about that case."""
+    out = {}
+    for c, case in enumerate(inputs["cases"]):
+        try:
+            result = batches_task(sub, {**inputs, "cases": [case]})
+        except NotImplementedError:
+            raise  # the kata's stub: "not implemented", like every other check
+        except Exception as exc:  # noqa: BLE001 - the submission's error is the result here
+            out[f"c{c}_raised"] = f"{type(exc).__name__}: {exc}"[:300]
+            continue
+        out.update({f"c{c}" + key[2:]: value for key, value in result.items()})
+    return out
+
+
+def judge_batches_edge(inputs, out):
+    """Edge cases, after a normal case (the first) that must give batches: N < batch_size
+    (one batch of all N samples, or none when the leftover is dropped), batch_size 1,
+    batch_size N. A crash on these sizes fails only this check."""
+    for c, (n, d, k, batch_size) in enumerate(inputs["cases"]):
+        call_text = f"get_random_batches(x, y, {batch_size}) with N = {n}"
+        if f"c{c}_raised" in out:
+            hint = f" {FEWER_THAN_BATCH_SIZE}" if n < batch_size else ""
+            raise Fail(f"{call_text} raised {out[f'c{c}_raised']}.{hint}")
+        call_text, sizes, x_ids, y_ids = _batch_summary(out, c, 0, n, d, k, batch_size)
+        if c == 0:
+            continue  # the normal case: only that it gives batches (no vacuous pass)
+        if n < batch_size and sizes.tolist() not in ([], [n]):
+            raise Fail(
+                f"{call_text}: expected one batch of all {n} samples, or none when the "
+                f"leftover partial batch is dropped; got batches of sizes {sizes.tolist()}. "
+                f"{FEWER_THAN_BATCH_SIZE}"
+            )
         _judge_sizes(call_text, n, batch_size, sizes)
         _judge_partition(call_text, n, batch_size, sizes, x_ids, y_ids)
 
@@ -1149,7 +1236,12 @@ def judge_known_keys(inputs, out):
             f"keys without '_': {list(KNOWN_KEYS)}, not cache_a or grad_Wa); got {keys}"
         )
     for key in KNOWN_KEYS:
-        _value(out, "grad_" + key, f"grads['grad_{key}']", shape=inputs[key].shape)
+        grad = _value(out, "grad_" + key, f"grads['grad_{key}']", shape=inputs[key].shape)
+        if not np.any(grad):
+            raise Fail(
+                f"grads['grad_{key}'] is all zeros, though the loss depends on every entry of "
+                f"{key}: (loss(w + eps) - loss(w - eps)) / (2 eps) for each entry w"
+            )
 
 
 def _known_gradients(out, inputs):
@@ -1314,9 +1406,11 @@ CHECKS = [
     Check("2.2.2", "rows are probability distributions equal to the definition", 1,
           softmax_task, judge_softmax, softmax_inputs(-5, 5), budget=30),
     Check("2.2.2", "a different large shift per row changes nothing", 0.75,
-          softmax_task, judge_softmax, softmax_inputs(-20, 20, shift=1e3, seed=1), budget=30),
+          softmax_task, judge_softmax, softmax_inputs(-20, 20, shift=1e3, seed=1, near_top=True),
+          budget=30),
     Check("2.2.2", "finite for logits up to 1000 in magnitude", 0.75,
-          softmax_task, judge_softmax, softmax_inputs(-1e3, 1e3, seed=2), budget=30),
+          softmax_task, judge_softmax, softmax_inputs(-1e3, 1e3, seed=2, near_top=True),
+          budget=30),
     Check("2.2.2", "leaves its argument x unchanged", 0.5,
           softmax_task, judge_softmax_untouched, softmax_inputs(-5, 5, seed=3), budget=30),
     # Q2.2.3 compute_loss_and_acc
@@ -1342,11 +1436,11 @@ CHECKS = [
     # Q2.4 get_random_batches and the training loop
     Check("2.4", "batches cover every sample once, x and y rows paired", 1.25,
           batches_task, judge_batches_partition,
-          batches_inputs([[40, 3, 2, 5], [23, 2, 4, 5], [7, 2, 1, 10], [12, 1, 3, 1],
-                          [10, 4, 2, 10]]), budget=60),
+          batches_inputs([[40, 3, 2, 5], [23, 2, 4, 5], [100, 1, 3, 20], [66, 4, 2, 16]]),
+          budget=60),
     Check("2.4", "batches have batch_size rows (one smaller leftover allowed)", 0.75,
           batches_task, judge_batches_sizes,
-          batches_inputs([[40, 3, 2, 5], [23, 2, 4, 5], [100, 2, 2, 32]]), budget=60),
+          batches_inputs([[40, 3, 2, 5], [23, 2, 4, 5], [140, 2, 2, 32]]), budget=60),
     Check("2.4", "the samples are shuffled", 0.5,
           batches_task, judge_batches_shuffled, batches_inputs([[100, 2, 2, 10]]), budget=60),
     Check("2.4", "each call draws a new order", 0.5,
@@ -1355,6 +1449,13 @@ CHECKS = [
     Check("2.4", "splits 10,800 samples of 1024 values (NIST36's training set) in time", 0.5,
           batches_task, judge_batches_large, batches_inputs([[10800, 1024, 36, 64]]),
           budget=180),
+    Check("2.4", "edge case: fewer samples than batch_size (N = 7, batch_size 10)", 0.25,
+          batches_edge_task, judge_batches_edge, batches_inputs([[40, 2, 1, 10], [7, 2, 1, 10]]),
+          budget=60),
+    Check("2.4", "edge case: batch_size 1 and batch_size N (one-row batches, one batch)",
+          0.25, batches_edge_task, judge_batches_edge,
+          batches_inputs([[40, 2, 1, 10], [12, 1, 3, 1], [10, 4, 2, 10]]),
+          budget=60),
     Check("2.4", "train returns one (loss, accuracy) per epoch and the loss falls", 0.5,
           train_task, judge_train_history, TOY_TRAIN_7, budget=120, modules=("run_q2", "nn")),
     Check("2.4", "train fits separable toy data (the grader's loss of the trained params)", 1,

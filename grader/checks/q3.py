@@ -589,9 +589,18 @@ def judge_history(inputs, out):
         epochs, batch_size = inputs[p + "epochs"], inputs[p + "batch_size"]
         setting = f"({epochs} epoch(s), batches of {batch_size})"
         history = _history(out, epochs, p)
-        loss, acc = _evaluate(
-            inputs[p + "valid_x"], inputs[p + "valid_y"], _after(out, p, (6, 5, 3))
-        )
+        after = _after(out, p, (6, 5, 3))
+        if all(
+            np.array_equal(after[k], np.ravel(inputs[p + "init_" + k]))
+            if k.startswith("b")
+            else np.array_equal(after[k], inputs[p + "init_" + k])
+            for k in PARAM_KEYS
+        ):
+            raise Fail(  # a history of an untrained network: no points for bookkeeping alone
+                f"train left params as they were {setting}: each batch, update every parameter "
+                "in place, params[k] -= learning_rate * params['grad_' + k]"
+            )  # fmt: skip
+        loss, acc = _evaluate(inputs[p + "valid_x"], inputs[p + "valid_y"], after)
         if abs(history["valid_acc"][-1] - acc) > 1e-9:
             raise Fail(
                 f"history['valid_acc'][-1] is {history['valid_acc'][-1]:.4f} {setting}, but the "

@@ -12,6 +12,20 @@ entry fails loudly), or names a complete file of its own (``folder``: ``<folder>
 * ``gap``: a known weakness of the checks that lets a mutant through (or hides its message).
   The mutant test then expects the shortfall (a strict xfail): once the checks improve, it
   fails until the ``gap`` is removed here.
+* ``grades``: the points a careful TA gives the variant, per question id (``{"2.4": 4.77}``),
+  asserted against the grader. An accepted variant gets full points on every Q2 question
+  unless it says otherwise. The table test (``test_selfcheck_and_grader_agree``) runs the
+  grader and the self-check on each entry, question by question: the self-check passes
+  exactly when the grader gives full points, and a failure carries the ``caught_by`` message
+  in both. Its rows are the Q2 questions of ``caught_by`` (accepted variants: every Q2
+  question) plus every question in ``grades``, so an entry graded on Q3, Q4 or Q5 (with the
+  files for it in its folder) adds those rows.
+* ``folder``: a complete submission in ``tests/mutants/<folder>/`` (every ``*.py`` there);
+  ``stubs`` names kata files written into it with each ``raise NotImplementedError(...)``
+  replaced by ``pass`` (the handout's unfilled starter); the other handout files a question
+  needs (``run_q2.py``, ``run_q3.py``, ``run_q5.py``) come from ``solutions/``.
+* ``skip``: names of grader checks the table leaves out for time (the correct but slow
+  ``np.delete`` loop on 10,800 rows); the other tests still run them.
 
 ``tests/test_mutants.py`` runs the checks on each variant. Nothing in this folder is named
 ``test_*.py`` and there is no conftest here, so pytest never collects these files.
@@ -19,6 +33,7 @@ entry fails loudly), or names a complete file of its own (``folder``: ``<folder>
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,14 +52,23 @@ class Variant:
     caught_by: dict[str, str] = field(default_factory=dict)
     folder: str | None = None  # a complete nn.py in tests/mutants/<folder>/ instead of edits
     gap: str = ""  # why the checks currently miss it (see the module docstring)
+    grades: dict[str, float] = field(default_factory=dict)  # question id -> the TA's points
+    stubs: tuple[str, ...] = ()  # kata modules written as the handout's unfilled starter
+    skip: tuple[str, ...] = ()  # grader checks the agreement table leaves out (time)
 
 
-def fail(name, description, edits, caught_by, gap=""):
-    return Variant(name, description, "fail", tuple(edits), dict(caught_by), gap=gap)
+def fail(name, description, edits, caught_by, gap="", grades=None, folder=None, stubs=()):
+    return Variant(
+        name, description, "fail", tuple(edits), dict(caught_by), folder=folder, gap=gap,
+        grades=dict(grades or {}), stubs=tuple(stubs),
+    )  # fmt: skip
 
 
-def accept(name, description, edits=(), folder=None):
-    return Variant(name, description, "pass", tuple(edits), folder=folder)
+def accept(name, description, edits=(), folder=None, grades=None, skip=()):
+    return Variant(
+        name, description, "pass", tuple(edits), folder=folder, grades=dict(grades or {}),
+        skip=tuple(skip),
+    )  # fmt: skip
 
 
 CATALOG = (
@@ -255,7 +279,180 @@ CATALOG = (
         [("    np.random.shuffle(idx)\n", "    np.random.seed(0)\n    np.random.shuffle(idx)\n")],
         {"q2_4": "don't reseed"},
     ),
+    # ------------------------------------------------------------------ from student-patterns.md
+    fail(
+        "softmax_overflows",
+        "softmax as exp(x) * exp(-max): the max is subtracted after exp, which overflows",
+        [("s = np.exp(x + c)", "s = np.exp(x) * np.exp(c)")],
+        {"q2_2_2": "subtract each row's max"},
+    ),
+    fail(
+        "softmax_hard_max",
+        "softmax as the one-hot of each row's argmax (a hard max): rows sum to 1, values wrong",
+        [
+            (
+                "res = s / np.sum(s, axis=1).reshape(-1, 1)",
+                "res = np.eye(x.shape[1])[np.argmax(x, axis=1)]",
+            )
+        ],
+        {"q2_2_2": "not a hard max"},
+        grades={"2.2.2": 0.0},
+    ),
+    fail(
+        "loss_per_row",
+        "the loss summed over the classes only: a vector of one loss per row, not a number",
+        [
+            (
+                "loss = -np.sum(y * np.log(np.clip(probs, 1e-300, None)))",
+                "loss = -np.sum(y * np.log(np.clip(probs, 1e-300, None)), axis=1)",
+            )
+        ],
+        {"q2_2_3": "single number"},
+    ),
+    fail(
+        "grad_b_row_shaped",
+        "grad_b kept as (1, out) (keepdims) while b is (out,)",
+        [("grad_b = np.sum(d, axis=0)", "grad_b = np.sum(d, axis=0, keepdims=True)")],
+        {"q2_3": "it must have the shape of"},
+    ),
+    fail(
+        "batches_shuffle_x_in_place",
+        "get_random_batches shuffles the caller's x and y in place (x[:] = x[p]) before cutting",
+        [
+            (
+                "    idx = np.arange(n)\n    np.random.shuffle(idx)\n",
+                "    p = np.random.permutation(n)\n    x[:] = x[p]\n    y[:] = y[p]\n"
+                "    idx = np.arange(n)\n",
+            )
+        ],
+        {"q2_4": "in place"},
+    ),
+    fail(
+        "batches_overlap",
+        "each batch draws its own batch_size samples (np.random.choice without replacement "
+        "within a batch only): batches overlap and some samples are never used",
+        [
+            (
+                "        chosen = idx[start:start + batch_size]\n",
+                "        chosen = np.random.choice(n, min(batch_size, n - start), replace=False)\n",
+            )
+        ],
+        {"q2_4": "appeared twice"},
+    ),
+    fail(
+        "batches_too_large",
+        "np.array_split(idx, n // batch_size): the right number of batches, but some hold more "
+        "than batch_size rows",
+        [
+            (
+                "    for start in range(0, n, batch_size):\n"
+                "        chosen = idx[start:start + batch_size]\n",
+                "    for chosen in np.array_split(idx, max(n // batch_size, 1)):\n",
+            )
+        ],
+        {"q2_4": "batch_size is the number of rows per batch"},
+    ),
+    fail(
+        "batches_share_one_buffer",
+        "every batch is written into one preallocated buffer: all batches alias the last one",
+        [
+            (
+                "    for start in range(0, n, batch_size):\n"
+                "        chosen = idx[start:start + batch_size]\n"
+                "        batches.append((x[chosen], y[chosen]))\n",
+                "    bx = np.empty((batch_size, x.shape[1]))\n"
+                "    by = np.empty((batch_size, y.shape[1]))\n"
+                "    for start in range(0, n, batch_size):\n"
+                "        chosen = idx[start:start + batch_size]\n"
+                "        k = len(chosen)\n"
+                "        bx[:k] = x[chosen]\n"
+                "        by[:k] = y[chosen]\n"
+                "        batches.append((bx[:k], by[:k]))\n",
+            )
+        ],
+        {"q2_4": "appeared twice"},
+    ),
+    fail(
+        "batches_np_split",
+        "get_random_batches drops the leftover, then np.split(idx, n // batch_size): correct "
+        "on every realistic size, crashes with 0 sections when N < batch_size",
+        [
+            (
+                "    for start in range(0, n, batch_size):\n"
+                "        chosen = idx[start:start + batch_size]\n",
+                "    idx = idx[:n - n % batch_size]\n"
+                "    for chosen in np.split(idx, n // batch_size):\n",
+            )
+        ],
+        {"q2_4": "np.split(x, N // batch_size)"},
+        grades={"2.4": 4.77},  # all but the small N < batch_size edge check (0.25 of 5.5)
+    ),
+    fail(
+        "starter",
+        "the handout's unfilled starter: functions that `pass` or return None, "
+        "get_random_batches returning [] (nn.py, run_q2.py, run_q3.py, run_q5.py)",
+        [],
+        {m: "" for m in ("q2_1_2", "q2_2_1", "q2_2_2", "q2_2_3", "q2_3", "q2_4", "q2_5")},
+        folder="starter",
+        stubs=("run_q2", "run_q3", "run_q5"),
+        grades={
+            q: 0.0
+            for q in (
+                "2.1.2",
+                "2.2.1",
+                "2.2.2",
+                "2.2.3",
+                "2.3",
+                "2.4",
+                "2.5",
+                "3.1",
+                "5.1.1",
+                "5.1.2",
+                "5.2",
+                "5.3.1",
+                "5.3.2",
+            )
+        },
+    ),  # fmt: skip
     # ------------------------------------------------------------------ accepted variants
+    accept(
+        "loss_literal",
+        "the handout's loss, literally: -np.sum(y * np.log(probs)) (NaN only on exact zeros, "
+        "which no softmax produces)",
+        [
+            (
+                "loss = -np.sum(y * np.log(np.clip(probs, 1e-300, None)))",
+                "loss = -np.sum(y * np.log(probs))",
+            )
+        ],
+        grades={"3.1": 5.0},  # Q3's training loop computes the loss with it too
+    ),
+    accept(
+        "batches_np_delete",
+        "get_random_batches removes one random row at a time with np.delete (correct, slow: "
+        "about 45 s for 10,800 rows)",
+        [
+            (
+                "    n = x.shape[0]\n"
+                "    idx = np.arange(n)\n"
+                "    np.random.shuffle(idx)\n"
+                "    for start in range(0, n, batch_size):\n"
+                "        chosen = idx[start:start + batch_size]\n"
+                "        batches.append((x[chosen], y[chosen]))\n",
+                "    x_left, y_left = x.copy(), y.copy()\n"
+                "    while len(x_left) > 0:\n"
+                "        bx, by = [], []\n"
+                "        for i in range(min(batch_size, len(x_left))):\n"
+                "            r = np.random.randint(len(x_left))\n"
+                "            bx.append(x_left[r])\n"
+                "            by.append(y_left[r])\n"
+                "            x_left = np.delete(x_left, r, axis=0)\n"
+                "            y_left = np.delete(y_left, r, axis=0)\n"
+                "        batches.append((np.array(bx), np.array(by)))\n",
+            )
+        ],
+        skip=("splits 10,800 samples of 1024 values (NIST36's training set) in time",),
+    ),
     accept(
         "loops",
         "Python loops over the samples instead of vectorisation (forward, softmax, loss, "
@@ -317,6 +514,26 @@ class StaleCatalog(AssertionError):
     """An edit's ``old`` text does not occur exactly once in ``student/nn.py``."""
 
 
+ROOT = HERE.parent.parent
+
+
+def stub_source(module: str) -> str:
+    """The kata's ``module`` as the handout's unfilled starter: flat imports, and each
+    ``raise NotImplementedError(...)`` replaced by ``pass``."""
+    text = (ROOT / "kata" / f"{module}.py").read_text(encoding="utf-8")
+    text = re.sub(r"^from \.(\w+) import", r"from \1 import", text, flags=re.M)
+    return re.sub(r"raise NotImplementedError\([^)]*\)", "pass", text)
+
+
+def flat_solution(module: str) -> str | None:
+    """``solutions/<module>.py`` with flat imports (None in a student release)."""
+    path = ROOT / "solutions" / f"{module}.py"
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf-8")
+    return re.sub(r"^from \.(\w+) import", r"from \1 import", text, flags=re.M)
+
+
 def source(variant: Variant) -> str:
     """The nn.py source of ``variant``."""
     if variant.folder is not None:
@@ -332,8 +549,26 @@ def source(variant: Variant) -> str:
     return text
 
 
-def materialise(variant: Variant, folder: Path) -> Path:
-    """Write ``variant`` as a flat-layout folder (nn.py only: the project's util.py is used)."""
+def materialise(variant: Variant, folder: Path, complete: bool = False) -> Path:
+    """Write ``variant`` as a flat-layout folder: nn.py (the project's util.py is used); with
+    ``complete``, also its own other files and stubs, and the solutions' run_q2.py, run_q3.py
+    and run_q5.py where it has none (what its Q2.4-Q5 checks need)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "nn.py").write_text(source(variant), encoding="utf-8")
+    if not complete:
+        return folder
+    if variant.folder is not None:
+        for path in (HERE / variant.folder).glob("*.py"):
+            (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    for module in variant.stubs:
+        (folder / f"{module}.py").write_text(stub_source(module), encoding="utf-8")
+    return add_solution_scripts(folder)
+
+
+def add_solution_scripts(folder: Path) -> Path:
+    """Write the solutions' run_q2.py, run_q3.py and run_q5.py (flat) where ``folder`` has none."""
+    for module in ("run_q2", "run_q3", "run_q5"):
+        text = flat_solution(module)
+        if text is not None and not (folder / f"{module}.py").exists():
+            (folder / f"{module}.py").write_text(text, encoding="utf-8")
     return folder
