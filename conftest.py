@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 
 from grader import selection
+from grader.check import Hidden
+from grader.face import PUBLIC_NOTE, is_public
 from grader.implementation import ImplementationError, NotProvided, ScriptLacks, resolve
 from grader.questions import NEEDS_PYTORCH, QUESTIONS, question_of
 
@@ -66,6 +68,7 @@ def pytest_pycollect_makemodule(module_path, parent):
 pytest_plugins = ["grader.pytest_plugin"]
 
 NOT_IMPLEMENTED = "not implemented"
+HIDDEN = "hidden"  # student release: no stored expected value for this input (grader/face.py)
 
 
 def pytest_addoption(parser):
@@ -291,6 +294,10 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = (str(item.path), item.location[1] + 1, f"not implemented yet: {what}")
         report.nrk_message = f"not implemented yet: {what}"
         report.nrk_not_implemented = True
+    elif call.excinfo.errisinstance(Hidden):  # student release: judged by the final grade
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] + 1, str(call.excinfo.value))
+        report.nrk_message, report.nrk_hidden = str(call.excinfo.value), True
     elif call.excinfo.errisinstance(ScriptLacks):  # left out, as the grader leaves it out
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] + 1, str(call.excinfo.value))
@@ -301,6 +308,8 @@ def pytest_runtest_makereport(item, call):
 def pytest_report_teststatus(report, config):
     if getattr(report, "nrk_not_implemented", False):
         return NOT_IMPLEMENTED, "N", ("NOT IMPLEMENTED", {"yellow": True})
+    if getattr(report, "nrk_hidden", False):
+        return HIDDEN, "h", ("HIDDEN", {"yellow": True})
     return None
 
 
@@ -327,6 +336,8 @@ class ProgressRecorder:
         record["duration"] += report.duration
         if getattr(report, "nrk_not_implemented", False):
             record.update(outcome=NOT_IMPLEMENTED, message=report.nrk_message)
+        elif getattr(report, "nrk_hidden", False):
+            record.update(outcome=HIDDEN, message=report.nrk_message)
         elif report.failed:
             message = getattr(report, "nrk_message", "") or str(report.longrepr)[-2000:]
             record.update(outcome="failed", message=message)
@@ -363,7 +374,7 @@ class ProgressRecorder:
             counts = groups[qid]
             total = sum(counts.values())
             parts = [f"{counts['passed']}/{total} passed"]
-            kinds = ("failed", NOT_IMPLEMENTED, "skipped")
+            kinds = ("failed", NOT_IMPLEMENTED, HIDDEN, "skipped")
             parts += [f"{counts[k]} {k}" for k in kinds if counts[k]]
             failed = bool(counts["failed"])
             tr.write_line(
@@ -372,3 +383,5 @@ class ProgressRecorder:
                 red=failed,
                 yellow=not failed and counts["passed"] < total,
             )
+        if is_public():
+            tr.write_line(f"  {PUBLIC_NOTE}")

@@ -81,6 +81,13 @@ def _grading_options(parser: argparse.ArgumentParser) -> None:
         help="do not use bubblewrap (reduced isolation, reported as such; for debugging)",
     )
     parser.add_argument(
+        "--hints",
+        choices=("full", "nudge", "none"),
+        default=None,
+        help="how much a failed check's message says: nudge (default: what is wrong and which "
+        "handout question to reread), full (also the formula), none (what is wrong)",
+    )
+    parser.add_argument(
         "--library-penalty",
         action="store_true",
         help="fail the checks of modules that import libraries outside the handout's rule "
@@ -145,6 +152,8 @@ def use_photos(args) -> list:
     from grader.checks import all_checks
     from grader.checks.q4 import PhotoOptions
 
+    if getattr(args, "hints", None):  # the hint level of every message (grader/check.py)
+        os.environ["NRK_HINTS"] = args.hints
     paths = {}
     options = (args.photos, "photos"), (args.truth, "truth"), (args.q4_weights, "weights")
     for value, name in options:
@@ -268,11 +277,21 @@ def gradescope_zip_main(argv) -> int:
     )
     parser.add_argument("--sun-url", default=None, help="with it: the SUN subset's archive")
     parser.add_argument("--sun-sha256", default=None, help="and its sha256")
+    parser.add_argument(
+        "--hints",
+        choices=("full", "nudge", "none"),
+        default="nudge",
+        help="the hint level of the students' messages (default nudge: no formulas)",
+    )
     args = parser.parse_args(argv)
     if (args.sun_url or args.sun_sha256) and not args.with_q6_data:
         parser.error("--sun-url and --sun-sha256 go with --with-q6-data")
     out = build_gradescope_zip(
-        args.out, with_q6_data=args.with_q6_data, sun_url=args.sun_url, sun_sha256=args.sun_sha256
+        args.out,
+        with_q6_data=args.with_q6_data,
+        sun_url=args.sun_url,
+        sun_sha256=args.sun_sha256,
+        hints=args.hints,
     )
     print(f"Wrote {out}")
     return 0
@@ -290,14 +309,34 @@ def export_main(argv) -> int:
 
 
 def release_main(argv) -> int:
-    from grader.packaging import build_release
+    from grader.packaging import ReleaseError, build_release
 
-    return _artifact_main(
-        "release",
-        "Build the student bundle: the whole project except solutions/.",
-        "nn-recognition-kata.zip",
-        build_release,
-    )(argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m grader release",
+        description="Build the student bundle from the committed tree of a git ref (never the "
+        "working copy), without solutions/ and the instructors' files.",
+    )
+    parser.add_argument("out", nargs="?", default="nn-recognition-kata.zip", metavar="OUT.zip")
+    parser.add_argument("--ref", default="HEAD", help="the commit to build from (default HEAD)")
+    parser.add_argument(
+        "--hints",
+        choices=("full", "nudge", "none"),
+        default="nudge",
+        help="the hint level of the release's self-check and grader (default nudge)",
+    )
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="build even when kata/ differs from REF (the working copy never ships)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        out = build_release(args.out, ref=args.ref, allow_dirty=args.allow_dirty, hints=args.hints)
+    except ReleaseError as exc:
+        print(f"release: {exc}", file=sys.stderr)
+        return 2
+    print(f"Wrote {out}")
+    return 0
 
 
 def checks_main(argv) -> int:

@@ -24,11 +24,52 @@ import numpy as np
 
 
 class Fail(AssertionError):
-    """A check's verdict when it did not pass: the message is for the student."""
+    """A check's verdict when it did not pass: the message is for the student.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong: what was expected, what came back. Shown at every hint level.
+    reread : str
+        The handout question to reread (``"Q2.3"``): shown at the levels ``nudge`` and
+        ``full``.
+    formula : str
+        The formula spelled out (``"grad_W = X.T @ delta_pre"``): shown at ``full`` only.
+
+    ``str(fail)`` renders the parts the current hint level shows (:func:`render`).
+    """
+
+    def __init__(self, message: str = "", *, reread: str = "", formula: str = ""):
+        super().__init__(message)
+        self.message, self.reread, self.formula = str(message), reread, formula
+
+    def __str__(self) -> str:
+        return render(self.message, reread=self.reread, formula=self.formula)
+
+
+def render(message: str, *, reread: str = "", formula: str = "", level: str | None = None) -> str:
+    """``message`` with the parts of a hint that ``level`` (default: the grader's,
+    :func:`grader.face.hint_level`) shows: ``none`` the message alone, ``nudge`` also which
+    handout question to reread, ``full`` also the formula."""
+    if level is None:
+        from grader.face import hint_level
+
+        level = hint_level()
+    parts = [message.strip()]
+    if formula and level == "full":
+        parts.append(formula.strip())
+    if reread and level in ("full", "nudge"):
+        parts.append(f"(Reread {reread}.)")
+    return " ".join(p for p in parts if p)
 
 
 class NotGradable(LookupError):
     """The check cannot be asked here (its data is absent offline); the message says why."""
+
+
+class Hidden(LookupError):
+    """The student release cannot judge this input: its expected values are not stored there
+    (``grader/recorded.py``), so only the hidden checks of the final grade judge it."""
 
 
 @dataclass(frozen=True)
@@ -160,8 +201,19 @@ def array(
     return value
 
 
-def close(actual, expected, what: str, *, rtol=1e-7, atol=1e-10, hint: str = "") -> None:
-    """Fail unless ``actual`` matches ``expected`` elementwise, saying by how much it differs."""
+def close(
+    actual,
+    expected,
+    what: str,
+    *,
+    rtol=1e-7,
+    atol=1e-10,
+    hint: str = "",
+    formula: str = "",
+    reread: str = "",
+) -> None:
+    """Fail unless ``actual`` matches ``expected`` elementwise, saying by how much it differs
+    (``formula`` and ``reread``: see :class:`Fail`)."""
     actual = np.asarray(actual, dtype=float)
     expected = np.asarray(expected, dtype=float)
     if actual.shape != expected.shape:
@@ -171,7 +223,9 @@ def close(actual, expected, what: str, *, rtol=1e-7, atol=1e-10, hint: str = "")
         worst = np.unravel_index(np.argmax(err), err.shape) if err.ndim else ()
         raise Fail(
             f"{what} differs from the expected values: at index {tuple(int(i) for i in worst)} "
-            f"got {actual[worst]:.6g}, expected {expected[worst]:.6g}. {hint}".strip()
+            f"got {actual[worst]:.6g}, expected {expected[worst]:.6g}. {hint}".strip(),
+            formula=formula,
+            reread=reread,
         )
 
 

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import libraries
-from grader.check import Check, Fail
+from grader.check import Check, Fail, Hidden
 from grader.checks import CHECKS
+from grader.face import RANDOM_LOCK, is_public, make_inputs
 from grader.questions import QUESTIONS, Question
 from grader.sandbox import Limits, Outcome, run_question
 from grader.scoring import (
     FAILED,
+    HIDDEN,
     NOT_GRADABLE,
     NOT_IMPLEMENTED,
     NOT_PROVIDED,
@@ -50,7 +52,9 @@ class Grade:
     @property
     def notes(self) -> str:
         """What the report says besides the scores."""
-        lines = []
+        from grader.face import PUBLIC_NOTE, is_public
+
+        lines = [PUBLIC_NOTE[0].upper() + PUBLIC_NOTE[1:] + "."] if is_public() else []
         if self.skipped:
             lines.append(
                 "Left out of the submission (only regular files and folders are read): "
@@ -79,9 +83,12 @@ def checks_of(question: Question, checks: list[Check] | None = None) -> list[Che
 def _judge(check: Check, inputs: dict, outcome: Outcome) -> CheckResult:
     if outcome.status == "ok":
         try:
-            check.judge(inputs, outcome.out)
+            with RANDOM_LOCK:  # no hidden inputs are being drawn meanwhile (grader/face.py)
+                check.judge(inputs, outcome.out)
         except Fail as verdict:
             return CheckResult(check, FAILED, str(verdict), outcome.seconds)
+        except Hidden as hidden:  # student release: no expected value for this input
+            return CheckResult(check, HIDDEN, str(hidden), outcome.seconds)
         except Exception as exc:  # values the judge could not even read
             return CheckResult(
                 check,
@@ -90,6 +97,9 @@ def _judge(check: Check, inputs: dict, outcome: Outcome) -> CheckResult:
                 outcome.seconds,
             )
         return CheckResult(check, PASSED, "", outcome.seconds)
+    if outcome.status == "error" and is_public() and outcome.message.startswith("Hidden: "):
+        # the task asked the release's oracle about an input it does not store
+        return CheckResult(check, HIDDEN, outcome.message.removeprefix("Hidden: "))
     if outcome.status == "not implemented":
         return CheckResult(check, NOT_IMPLEMENTED, outcome.message)
     if outcome.status == "not provided":
@@ -127,7 +137,7 @@ def _grade_question(submission, question, checks, limits, out_dir, penalised_mod
     inputs, results = [], {}
     for i, check in enumerate(checks):
         try:
-            inputs.append((check.inputs() if check.inputs else {}) | shared.get(check.uses))
+            inputs.append(make_inputs(check) | shared.get(check.uses))
         except Exception as exc:  # the grader's own bug: report it, grade the rest
             inputs.append({})
             results[i] = CheckResult(

@@ -29,6 +29,11 @@ def accuracy(y, probs):
     return float(np.mean(np.argmax(y, axis=1) == np.argmax(probs, axis=1)))
 
 
+def xavier_bound(n_in, n_out):
+    """Xavier's uniform bound ``a`` for a ``(n_in, n_out)`` weight matrix (Q2.1.2, Q5.1.1)."""
+    return float(np.sqrt(6.0 / (n_in + n_out)))
+
+
 # (activation, derivative as a function of the activation's output), by name
 ACTIVATIONS = {
     "sigmoid": (sigmoid, lambda a: a * (1.0 - a)),
@@ -50,6 +55,21 @@ def mlp_logits(X, params, layers):
         pres.append(z)
         h = ACTIVATIONS[act][0](z)
     return h @ params["Woutput"] + params["boutput"], pres
+
+
+def mlp_gradients(X, y, params, layers):
+    """Backprop of ``mlp_loss``: ``{"W<name>": ..., "b<name>": ...}`` for every layer."""
+    logits, pres = mlp_logits(X, params, layers)
+    posts = [X] + [ACTIVATIONS[act][0](z) for z, (_, act) in zip(pres, layers)]
+    d = softmax(logits) - y
+    grads = {"Woutput": posts[-1].T @ d, "boutput": d.sum(0)}
+    d = d @ params["Woutput"].T
+    for i in reversed(range(len(layers))):
+        name, act = layers[i]
+        d = d * ACTIVATIONS[act][1](posts[i + 1])
+        grads["W" + name], grads["b" + name] = posts[i].T @ d, d.sum(0)
+        d = d @ params["W" + name].T
+    return grads
 
 
 def mlp_loss(X, y, params, layers):

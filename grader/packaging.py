@@ -8,22 +8,28 @@ the student release.
 * :func:`export_kata`: the handout's flat files (``nn.py``, ``util.py``, ``q4.py``,
   ``run_q2.py`` ...) with their package imports (``from .nn import *``) rewritten to the
   handout's flat ones (``from nn import *``): a zip the grader grades as a student's upload.
-* :func:`build_release`: every file of the project except :data:`INSTRUCTOR_ONLY`, in a zip
-  with one top folder, ``nn-recognition-kata/``.
+* :func:`build_release`: the committed tree of a git ref (``git archive``, default ``HEAD``;
+  never the working copy) less :data:`INSTRUCTOR_ONLY`, in a zip with one top folder,
+  ``nn-recognition-kata/``; it refuses while ``kata/`` differs from that ref.
 
-Files are those git knows (tracked, plus new files it does not ignore), or, without git, the
-tree less what ``.gitignore`` names. Zips are reproducible: sorted entries, a fixed timestamp,
-the permission bits of each file.
+The Gradescope zip's files are those git knows (tracked, plus new files it does not ignore),
+or, without git, the tree less what ``.gitignore`` names. Zips are reproducible: sorted
+entries, a fixed timestamp, the permission bits of each file.
 """
 
 from __future__ import annotations
 
 import ast
 import fnmatch
+import io
+import json
 import os
 import re
 import stat
 import subprocess
+import sys
+import tarfile
+import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -59,7 +65,20 @@ INSTRUCTOR_ONLY = (
     # the benchmarks time the solutions (and compare them with PyTorch)
     "benchmarks/*",
     "tests/test_benchmarks.py",
+    # the maintainer's builder of data/q4_reference_net.npz: a complete Q2.3/Q2.4 backprop
+    "coursedata/q4_reference.py",
+    # the release's own templates (its README.md is rendered from one)
+    "grader/release/*",
+    # the leak test and its helpers (they build releases and need solutions/)
+    "tests/test_release_leak.py",
+    "tests/leak_runner.py",
+    "tests/releases.py",
 )
+
+# The student's README, rendered into the release as README.md (the instructors' README
+# starts with commands that need solutions/).
+RELEASE_README = Path(__file__).resolve().parent / "release" / "README.md"
+HINT_LEVELS = ("full", "nudge", "none")
 
 # The handout's deliverables, flat at the top of a submission.
 HANDOUT_FILES = (
@@ -183,8 +202,12 @@ def uses_mutants(path: str | Path) -> bool:
         True when it imports ``mutants`` (``from mutants.catalog import ...``) or holds the
         string ``"mutants"`` (a path such as ``ROOT / "tests" / "mutants"``).
     """
+    return _source_uses_mutants(Path(path).read_text(encoding="utf-8", errors="replace"))
+
+
+def _source_uses_mutants(source: str) -> bool:
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
+        tree = ast.parse(source)
     except SyntaxError:
         return False
     for node in ast.walk(tree):
@@ -277,6 +300,7 @@ def build_gradescope_zip(
     with_q6_data: bool = False,
     sun_url: str | None = None,
     sun_sha256: str | None = None,
+    hints: str = "nudge",
 ) -> Path:
     """Build Gradescope's ``autograder.zip`` from this project.
 
@@ -298,12 +322,17 @@ def build_gradescope_zip(
         ``setup.sh`` also downloads Q6's datasets at build time (:func:`q6_data_setup`).
     sun_url, sun_sha256 : str, optional
         With ``with_q6_data``: the SUN subset's archive and its sha256.
+    hints : str
+        The hint level of the messages students read (``grader/face.json`` in the zip):
+        ``nudge`` (what is wrong and which question to reread), ``full`` or ``none``.
 
     Returns
     -------
     pathlib.Path
         The zip written.
     """
+    if hints not in HINT_LEVELS:
+        raise ValueError(f"hints {hints!r}: expected one of {', '.join(HINT_LEVELS)}")
     files = [
         f
         for f in project_files(ROOT)
@@ -317,8 +346,12 @@ def build_gradescope_zip(
                 data = q6_data_setup(data.decode("utf-8"), sun_url, sun_sha256).encode("utf-8")
             _write(zf, script, data, 0o755)
         for rel in files:
+            if rel == "grader/face.json":
+                continue
             data = (ROOT / rel).read_bytes()
             _write(zf, rel, data, _mode(ROOT / rel))
+        face = {"face": "full", "hints": hints}  # the hidden face, at this hint level
+        _write(zf, "grader/face.json", json.dumps(face).encode("utf-8"))
     return out
 
 
@@ -442,36 +475,196 @@ def export_kata(out_zip: str | Path = "submission.zip", impl: str = "kata") -> P
 
 
 # ----------------------------------------------------------------------------- release
-def build_release(out_zip: str | Path = f"{RELEASE_FOLDER}.zip") -> Path:
-    """Build the student bundle: the project less :data:`INSTRUCTOR_ONLY`, in one top folder.
+class ReleaseError(RuntimeError):
+    """The release cannot be built as asked; the message says why and what to do."""
+
+
+def _git(root: Path, *args: str, binary: bool = False, timeout: float = 120):
+    try:
+        proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ReleaseError(f"git {' '.join(args)} could not run: {exc}") from exc
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise ReleaseError(f"git {' '.join(args)} failed: {err}")
+    return proc.stdout if binary else proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def committed_tree(root: str | Path = ROOT, ref: str = "HEAD") -> dict[str, tuple[bytes, int]]:
+    """The files of ``ref`` (``git archive``), never the working tree.
+
+    Parameters
+    ----------
+    root : path
+        A git work tree.
+    ref : str
+        A commit, branch or tag.
+
+    Returns
+    -------
+    dict
+        ``{path: (bytes, mode)}``, POSIX paths, modes 0o644 or 0o755; symbolic links and
+        ``.git``/``__pycache__`` entries skipped.
+
+    Raises
+    ------
+    ReleaseError
+        ``root`` is not a git work tree, or ``ref`` names no commit.
+    """
+    root = Path(root).resolve()
+    _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    data = _git(root, "archive", "--format=tar", ref, binary=True, timeout=300)
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar:
+            if not member.isfile() or _NEVER & set(PurePosixPath(member.name).parts):
+                continue
+            mode = 0o755 if member.mode & 0o111 else 0o644
+            files[member.name] = (tar.extractfile(member).read(), mode)
+    return files
+
+
+def kata_changes(root: str | Path = ROOT, ref: str = "HEAD") -> list[str]:
+    """Files under ``kata/`` whose working copy differs from ``ref``: changed, staged, deleted
+    or new (and not ignored)."""
+    root = Path(root).resolve()
+    changed = _git(root, "diff", "--name-only", ref, "--", "kata/").split("\n")
+    new = _git(root, "ls-files", "--others", "--exclude-standard", "--", "kata/").split("\n")
+    return sorted({f for f in changed + new if f})
+
+
+def release_files(
+    root: str | Path = ROOT, ref: str = "HEAD", *, allow_dirty: bool = False
+) -> dict[str, tuple[bytes, int]]:
+    """What the student release holds: the committed tree of ``ref`` less the instructors'
+    files (:data:`INSTRUCTOR_ONLY`, test modules that need the mutants, zips at the top).
+
+    Raises
+    ------
+    ReleaseError
+        ``kata/`` differs from ``ref`` (someone tried the kata in this checkout: the
+        release is built from ``ref``, so those edits would silently not ship, or an answer
+        would, once committed) and ``allow_dirty`` is false; or git cannot read ``ref``.
+    """
+    root = Path(root).resolve()
+    if not allow_dirty:
+        changes = kata_changes(root, ref)
+        if changes:
+            shown = ", ".join(changes[:8]) + (" ..." if len(changes) > 8 else "")
+            raise ReleaseError(
+                f"kata/ differs from {ref}: {shown}. A release is built from the committed "
+                f"tree ({ref}), never from the working copy: commit or restore these files "
+                "(git restore kata/), or pass --allow-dirty to build from "
+                f"{ref} anyway."
+            )
+    tree = committed_tree(root, ref)
+    return {
+        rel: entry
+        for rel, entry in sorted(tree.items())
+        if not any(fnmatch.fnmatchcase(rel, pattern) for pattern in INSTRUCTOR_ONLY)
+        and not ("/" not in rel and rel.endswith(".zip"))
+        and not (
+            rel.startswith("tests/")
+            and rel.endswith(".py")
+            and _source_uses_mutants(entry[0].decode("utf-8", "replace"))
+        )
+    }
+
+
+def public_face(root: str | Path, ref: str, hints: str = "nudge") -> dict:
+    """The files that make the release the student's (``grader/release/build.py`` run in a
+    copy of ``ref``'s whole tree, so the expected values come from that commit's oracle):
+    ``{path: (bytes, mode)}``; empty when ``ref`` has no such builder."""
+    if hints not in HINT_LEVELS:
+        raise ReleaseError(f"hints {hints!r}: expected one of {', '.join(HINT_LEVELS)}")
+    tree = committed_tree(root, ref)
+    if "grader/release/build.py" not in tree:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="nrk-release-") as tmp:
+        src, out = Path(tmp) / "src", Path(tmp) / "out"
+        for rel, (data, mode) in tree.items():
+            path = src / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            path.chmod(mode)
+        env = {k: v for k, v in os.environ.items() if k not in ("NRK_IMPL", "PYTHONPATH")}
+        env |= {"PYTHONPATH": str(src), "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "grader.release.build", str(out), "--hints", hints],
+            cwd=src, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise ReleaseError(f"recording the public checks failed:\n{proc.stderr[-3000:]}")
+        return {
+            p.relative_to(out).as_posix(): (p.read_bytes(), 0o644)
+            for p in sorted(out.rglob("*"))
+            if p.is_file()
+        }
+
+
+def points_table() -> str:
+    """The handout's points per question, as the release README's Markdown table."""
+    from grader.questions import QUESTIONS
+
+    rows = ["| question | points | what |", "|---|---|---|"]
+    for q in QUESTIONS:
+        if q.written:
+            points = "write-up"
+        else:
+            points = f"{q.points}" + (" extra credit" if q.extra_credit else "")
+        rows.append(f"| Q{q.id} | {points} | {q.title} |")
+    core = sum(q.points for q in QUESTIONS if not q.extra_credit and not q.written)
+    extra = sum(q.points for q in QUESTIONS if q.extra_credit)
+    rows.append(f"| total | {core} (+ {extra} extra credit) | |")
+    return "\n".join(rows)
+
+
+def release_readme(hints: str = "nudge", template: str | None = None) -> str:
+    """The student's README: :data:`RELEASE_README` with the points table and hint level."""
+    text = RELEASE_README.read_text(encoding="utf-8") if template is None else template
+    return text.replace("<!-- points -->", points_table()).replace("<!-- hints -->", hints)
+
+
+def build_release(
+    out_zip: str | Path = f"{RELEASE_FOLDER}.zip",
+    *,
+    ref: str = "HEAD",
+    allow_dirty: bool = False,
+    root: str | Path | None = None,
+    hints: str = "nudge",
+) -> Path:
+    """Build the student bundle from the committed tree of ``ref``, in one top folder.
 
     Parameters
     ----------
     out_zip : path
         The zip to write (its folder is created).
+    ref : str
+        The commit to build from (``git archive``), default ``HEAD``.
+    allow_dirty : bool
+        Build even when ``kata/`` differs from ``ref`` (the working copy never ships).
+    root : path, optional
+        The project's git work tree (default: this project, :data:`ROOT`).
+    hints : str
+        The hint level of the release's messages: ``full``, ``nudge`` or ``none``.
 
     Returns
     -------
     pathlib.Path
-        The zip written: every file of :func:`project_files` except ``solutions/``, ``.ci/``,
-        ``tests/mutants/``, ``tests/test_mutants.py``, ``tests/test_grader*.py``,
-        ``tests/test_packaging.py`` and the test modules that need the mutants
-        (:func:`uses_mutants`), under
-        ``nn-recognition-kata/`` (``pyproject.toml`` finds its packages, so ``pip install -e .``
-        and tox work without ``solutions/``). Zips at the project's top (these
-        artifacts, built there by default) are left out too.
+        The zip written: :func:`release_files` under ``nn-recognition-kata/``
+        (``pyproject.toml`` finds its packages, so ``pip install -e .`` and tox work without
+        ``solutions/``).
+
+    Raises
+    ------
+    ReleaseError
+        See :func:`release_files`.
     """
-    files = [
-        f
-        for f in project_files(ROOT)
-        if not any(fnmatch.fnmatchcase(f, pattern) for pattern in INSTRUCTOR_ONLY)
-        and not ("/" not in f and f.endswith(".zip"))
-        and not (f.startswith("tests/") and f.endswith(".py") and uses_mutants(ROOT / f))
-    ]
+    root = ROOT if root is None else root
+    files = release_files(root, ref, allow_dirty=allow_dirty)
+    files.update(public_face(root, ref, hints))
     out, zf = _new_zip(out_zip)
     with zf:
-        for rel in files:
-            path = ROOT / rel
-            data = path.read_bytes()
-            _write(zf, f"{RELEASE_FOLDER}/{rel}", data, _mode(path))
+        for rel, (data, mode) in files.items():
+            _write(zf, f"{RELEASE_FOLDER}/{rel}", data, mode)
     return out

@@ -23,6 +23,7 @@ from grader.questions import Question
 
 PASSED, FAILED, NOT_IMPLEMENTED = "passed", "failed", "not implemented"
 NOT_PROVIDED, NOT_GRADABLE, WRITTEN = "not provided", "not gradable", "written"
+HIDDEN = "hidden"  # the student release cannot judge it: the final grade's hidden checks do
 # The table's reason column is cut (at a word) past this many characters.
 REASON_CHARS = 160
 NEEDS_TORCH = "not gradable here: needs PyTorch (pip install -e '.[torch]')"
@@ -110,6 +111,8 @@ class QuestionScore:
                     points = "feedback, no points"
                 elif c.outcome == NOT_PROVIDED:
                     points = "left out"
+                elif c.outcome == HIDDEN:
+                    points = "hidden: your final grade runs it"
                 elif self.question.written:
                     points = "not scored"
                 else:
@@ -174,6 +177,9 @@ def score_question(question: Question, results: list[CheckResult]) -> QuestionSc
         reason = "no check of this question carries points in this version of the grader"
         return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, reason)
     graded = [r for r in counted if not r.check.feedback]
+    if not graded and any(r.outcome == HIDDEN for r in results):  # a student release
+        reason = "hidden checks only: your final grade runs them"
+        return QuestionScore(question, 0.0, 0.0, NOT_GRADABLE, results, reason)
     if not graded:  # every check asks for what the submission lacks: nothing was submitted
         reason = _first_line(next(r for r in left_out if not r.check.feedback).message)
         return QuestionScore(question, 0.0, float(question.points), NOT_SUBMITTED, results, reason)

@@ -9,8 +9,8 @@ were classified right, and how many boxes are spurious.
 
 The classifier is the handout's Q3 network, ``1024 -> 64 (sigmoid, 'layer1') -> 36 (softmax,
 'output')``: ``--weights`` (a ``.pickle`` saved by ``run_q3`` or an ``.npz`` such as the
-reference ``data/q4_reference_net.npz``), else ``out/q3_weights.pickle`` when it exists,
-else a network trained here and now with your ``nn.py`` (about half a minute).
+reference ``data/q4_reference_net.npz``), else ``out/q3_weights.pickle`` when it exists
+(``python -m kata.run_q3`` saves it), else the reference ``data/q4_reference_net.npz``.
 
 Letters are cropped like the NIST36 training images: the character's ink centred in a square,
 its longer side 24 of the 32 pixels, strokes about as thick as the training strokes, dark ink
@@ -32,7 +32,7 @@ from skimage.io import imread
 from skimage.morphology import skeletonize
 from skimage.transform import resize
 
-from coursedata import CLASSES, data_dir, load_ground_truth, load_nist36
+from coursedata import CLASSES, data_dir, load_ground_truth
 from coursedata.scripts import add_threads_argument, require, use_threads
 
 from .nn import *
@@ -88,36 +88,6 @@ def load_weights(path):
     if missing:
         raise ValueError(f"{path}: missing {missing}; expected the keys {list(PARAM_KEYS)}")
     return {k: np.asarray(params[k], dtype=np.float64) for k in PARAM_KEYS}
-
-
-def train_quick_network(max_iters=30, batch_size=128, learning_rate=2e-3, seed=0, log=print):
-    """Train the Q3 network on NIST36 with this ``nn.py``, quickly (given).
-
-    Mini-batch SGD on the training split, as in Q3 but with batches of 128 (fewer, larger
-    matrix products) for 30 epochs: about 75% validation accuracy in under a minute on two
-    cores. ``run_q3``'s saved weights are better when you have them.
-
-    Returns
-    -------
-    params : dict
-        ``Wlayer1``, ``blayer1``, ``Woutput``, ``boutput``.
-    """
-    np.random.seed(seed)
-    x, y = load_nist36("train")
-    params = {}
-    for name, n_in, n_out in LAYERS:
-        initialize_weights(n_in, n_out, params, name)
-    for itr in range(max_iters):
-        for xb, yb in get_random_batches(x, y, batch_size):
-            h = forward(xb, params, "layer1", sigmoid)
-            probs = forward(h, params, "output", softmax)
-            delta = backwards(probs - yb, params, "output", linear_deriv)
-            backwards(delta, params, "layer1", sigmoid_deriv)
-            for k in PARAM_KEYS:
-                params[k] -= learning_rate * params["grad_" + k]
-        if log and (itr + 1) % 10 == 0:
-            log(f"  quick network: epoch {itr + 1}/{max_iters}")
-    return {k: params[k] for k in PARAM_KEYS}
 
 
 def classify(x, params):
@@ -290,7 +260,7 @@ def main(argv=None):
         default=None,
         metavar="FILE",
         help="the network: a run_q3 .pickle or an .npz (e.g. data/q4_reference_net.npz); "
-        "default out/q3_weights.pickle if it exists, else train one now",
+        "default out/q3_weights.pickle if it exists, else data/q4_reference_net.npz",
     )
     parser.add_argument("--out", default="out", metavar="DIR", help="figures (default out/)")
     add_threads_argument(parser)
@@ -342,8 +312,9 @@ def _network(weights):
     if saved.exists():
         print(f"classifier: {saved} (run_q3's network)")
         return load_weights(saved)
-    print("classifier: no out/q3_weights.pickle, training a quick network with this nn.py")
-    return train_quick_network()
+    reference = reference_weights_path()
+    print(f"classifier: {reference} (python -m kata.run_q3 saves yours to {saved})")
+    return load_weights(reference)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ release works as its README says without solutions/."""
 
 import ast
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -15,15 +16,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from releases import release_tree, release_zip  # noqa: F401 - built once per session
 
 from grader.packaging import (
     HANDOUT_FILES,
     RELEASE_FOLDER,
+    ReleaseError,
     build_gradescope_zip,
-    build_release,
     export_kata,
     flatten_imports,
     project_files,
+    release_files,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,11 +247,94 @@ def test_exported_solutions_grade_full_marks_and_exported_kata_not_implemented(t
 
 
 # ----------------------------------------------------------------------------- release
-@pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("release")
-    archive = build_release(tmp / f"{RELEASE_FOLDER}.zip")
-    return archive, _unzip(archive, tmp / "unpacked") / RELEASE_FOLDER
+needs_git = pytest.mark.skipif(not shutil.which("git"), reason="git is not installed")
+
+
+def _git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture
+def tiny_project(tmp_path):
+    """A git work tree shaped like the project: a kata stub, a reference, a mutant."""
+    repo = tmp_path / "project"
+    files = {
+        "README.md": "# kata\n",
+        "kata/nn.py": 'def softmax(x):\n    raise NotImplementedError("Q2.2.2 softmax")\n',
+        "solutions/nn.py": "def softmax(x):\n    return x\n",
+        "tests/mutants/catalog.py": "MUTANTS = []\n",
+        "tests/test_mutants.py": "from mutants.catalog import MUTANTS\n",
+        "tests/test_nn_softmax.py": "def test_x():\n    pass\n",
+        "coursedata/q4_reference.py": "BACKPROP = 1\n",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    _git(tmp_path, "init", "-q", str(repo))
+    for key, value in (("user.email", "t@example.org"), ("user.name", "t")):
+        _git(repo, "config", key, value)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "first")
+    return repo
+
+
+@needs_git
+def test_release_files_are_the_committed_tree_less_the_instructors(tiny_project):
+    files = release_files(tiny_project)
+    assert sorted(files) == ["README.md", "kata/nn.py", "tests/test_nn_softmax.py"]
+    assert files["kata/nn.py"][0] == (tiny_project / "kata/nn.py").read_bytes()
+    # a later commit is in HEAD's release, not in HEAD~1's (--ref)
+    (tiny_project / "kata" / "util.py").write_text("X = 1\n")
+    _git(tiny_project, "add", "-A")
+    _git(tiny_project, "commit", "-qm", "util")
+    assert "kata/util.py" in release_files(tiny_project)
+    with pytest.raises(ReleaseError, match="kata/util.py"):  # the kata differs from HEAD~1
+        release_files(tiny_project, "HEAD~1")
+    assert "kata/util.py" not in release_files(tiny_project, "HEAD~1", allow_dirty=True)
+    with pytest.raises(ReleaseError, match="no-such-ref"):
+        release_files(tiny_project, "no-such-ref")
+
+
+@needs_git
+def test_release_refuses_when_the_kata_differs_from_the_ref(tiny_project):
+    committed = (tiny_project / "kata" / "nn.py").read_bytes()
+    (tiny_project / "kata" / "nn.py").write_text("def softmax(x):\n    return 'an answer'\n")
+    (tiny_project / "kata" / "scratch.py").write_text("tried = True\n")
+    with pytest.raises(ReleaseError) as refused:
+        release_files(tiny_project)
+    message = str(refused.value)
+    assert "kata/nn.py" in message and "kata/scratch.py" in message
+    assert "--allow-dirty" in message and "HEAD" in message
+    # told to go on: the committed stub ships, never the working copy
+    files = release_files(tiny_project, allow_dirty=True)
+    assert files["kata/nn.py"][0] == committed and "kata/scratch.py" not in files
+    # a change staged but not committed is a difference too
+    (tiny_project / "kata" / "scratch.py").unlink()
+    _git(tiny_project, "add", "kata/nn.py")
+    with pytest.raises(ReleaseError, match="kata/nn.py"):
+        release_files(tiny_project)
+
+
+@needs_git
+def test_release_command_says_why_it_refuses(tiny_project, tmp_path, monkeypatch, capsys):
+    import grader.packaging as packaging
+    from grader.__main__ import release_main
+
+    monkeypatch.setattr(packaging, "ROOT", tiny_project)
+    (tiny_project / "kata" / "nn.py").write_text("answered = True\n")
+    out = tmp_path / "r.zip"
+    assert release_main([str(out)]) == 2 and not out.exists()
+    assert "kata/nn.py" in capsys.readouterr().err
+    assert release_main([str(out), "--allow-dirty", "--ref", "HEAD"]) == 0
+    with zipfile.ZipFile(out) as zf:
+        assert "answered" not in zf.read(f"{RELEASE_FOLDER}/kata/nn.py").decode()
+
+
+@pytest.fixture
+def release(release_zip, release_tree):  # noqa: F811 - the session's release (tests/releases.py)
+    return release_zip, release_tree
 
 
 def _sha(path: Path) -> str:
@@ -265,7 +351,8 @@ def test_release_is_the_project_without_instructor_files(release):
         assert not [f for f in files if f.startswith(gone)], f"{gone} is in the release"
     assert {"tests/test_nn_softmax.py", "tests/test_conformance.py"} <= files  # the self-check
     assert {"README.md", "pyproject.toml", "conftest.py", "tox.ini", "kata/nn.py"} <= files
-    assert {f for f in project_files(ROOT) if f.startswith(("kata/", "grader/", "data/"))} <= files
+    shipped = {f for f in project_files(ROOT) if f.startswith(("kata/", "grader/", "data/"))}
+    assert shipped - {f for f in shipped if f.startswith("grader/release/")} <= files
     # no reference answer under another name (util.py, the given file, is the same in both)
     kata = {_sha(p) for p in (ROOT / "kata").glob("*.py")}
     answers = [*(ROOT / "solutions").glob("*.py"), *(ROOT / "tests" / "mutants").rglob("*.py")]
@@ -279,16 +366,34 @@ def test_release_is_the_project_without_instructor_files(release):
     assert all((folder / p / "__init__.py").is_file() for p in ("grader", "coursedata", "kata"))
 
 
-def _student_loop_commands() -> tuple[list[str], list[str]]:
-    """The README's self-check (``pytest -m ...``) and grading (``python -m grader``)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_release_runs_the_public_face(release):
+    """The answers the grader holds stay out: the oracle's public face, the recorded values,
+    no Q3.1 training loop, no Q4 data builder, no training loop in the kata's given code."""
+    _, folder = release
+    assert json.loads((folder / "grader" / "face.json").read_text())["face"] == "public"
+    oracle = (folder / "grader" / "oracle.py").read_text()
+    assert oracle == (ROOT / "grader" / "release" / "oracle.py").read_text()
+    assert "np.exp" not in oracle and "log10" not in oracle and "sqrt(6" not in oracle
+    assert (folder / "grader" / "public_expected.npz").stat().st_size > 10_000
+    assert not (folder / "coursedata" / "q4_reference.py").exists()
+    assert not (folder / "grader" / "release").exists()
+    q3 = (folder / "grader" / "checks" / "q3.py").read_text()
+    loop = q3[q3.index("def loop_train(") : q3.index("\n\n\n", q3.index("def loop_train("))]
+    assert "NotProvided" in loop and "backwards" not in loop.split('"""')[-1]
+    assert "train_quick_network" not in (folder / "kata" / "run_q4.py").read_text()
+    assert (folder / "tests" / "test_public_checks.py").is_file()
+
+
+def _student_loop_commands(folder: Path) -> tuple[list[str], list[str]]:
+    """The release README's self-check (``pytest -m ...``) and grader (``python -m grader``)."""
+    readme = (folder / "README.md").read_text(encoding="utf-8")
     section = re.search(r"^## The student loop\n(.*?)(?=^## )", readme, re.S | re.M)
-    assert section, "README.md has no '## The student loop' section"
+    assert section, "the release's README.md has no '## The student loop' section"
     spans = re.findall(r"`([^`\n]+)`", section.group(1))
     pytest_cmd = next((s for s in spans if s.startswith("pytest -m ")), None)
     grader_cmd = next((s for s in spans if s.startswith("python -m grader")), None)
     assert pytest_cmd and grader_cmd, f"the student loop's commands changed: {spans}"
-    return shlex.split(pytest_cmd), shlex.split(grader_cmd)
+    return shlex.split(pytest_cmd), shlex.split(grader_cmd)[:3]
 
 
 @pytest.mark.slow
@@ -297,7 +402,7 @@ def test_release_student_loop_from_the_readme_works_without_solutions(release, t
     NOT IMPLEMENTED, and the grader reports it not implemented with 0 points."""
     _, folder = release
     assert not (folder / "solutions").exists()
-    pytest_cmd, grader_cmd = _student_loop_commands()
+    pytest_cmd, grader_cmd = _student_loop_commands(folder)
     env = _env(PYTHONPATH=str(folder))
     marker = pytest_cmd.index("-m") + 1
     pytest_cmd[marker] = "q2_2_2"
@@ -318,3 +423,131 @@ def test_release_student_loop_from_the_readme_works_without_solutions(release, t
     assert re.search(r"Q2\.2\.2\s+0/3\s+not implemented", graded.stdout), graded.stdout
     [test] = json.loads(results.read_text())["tests"]
     assert test["score"] == 0 and "not implemented" in test["output"]
+
+
+# ----------------------------------------------------------------------------- release README
+def readme_commands(text: str, section: str | None = None) -> list[str]:
+    """The commands of a README: every line of its fenced blocks, and every inline span that
+    runs something (``pytest -m ...``, ``python -m ...``, ``pip ...``), in order; within
+    ``## section`` only, when given."""
+    if section is not None:
+        found = re.search(rf"^## {re.escape(section)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+        assert found, f"the README has no '## {section}' section"
+        text = found.group(1)
+    commands = []
+    for fenced, inline in re.findall(r"^```[^\n]*\n(.*?)^```|`([^`\n]+)`", text, re.S | re.M):
+        if fenced:
+            commands += [ln.strip() for ln in fenced.splitlines() if ln.strip()]
+        elif inline.startswith(("pytest ", "python ", "pip ")):
+            commands.append(inline)
+    return commands
+
+
+def test_readme_commands_are_read_from_blocks_and_spans():
+    text = (
+        "## A\n\n```\npython3 -m venv .venv\npip install -e .\n```\n\nthen `pytest -m q2_3` "
+        "(or `pytest`), see `kata/nn.py` and `python -m grader --questions 2.3`.\n\n## B\n"
+        "```\npytest -m q6_1_1\n```\n"
+    )
+    assert readme_commands(text, "A") == [
+        "python3 -m venv .venv", "pip install -e .", "pytest -m q2_3",
+        "python -m grader --questions 2.3",
+    ]  # fmt: skip
+    assert readme_commands(text, "B") == ["pytest -m q6_1_1"]
+
+
+def test_release_readme_is_the_students(release):
+    _, folder = release
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert "solutions" not in readme  # the instructors' README starts with --impl solutions
+    for heading in ("Quick start", "The student loop", "Points", "Public and hidden checks"):
+        assert f"\n## {heading}\n" in readme, heading
+    assert "| Q2.2.2 | 3 | softmax |" in readme  # the points table, from grader/questions.py
+    assert "public checks: your final grade also runs hidden checks" in readme
+    setup = ["python3 -m venv .venv", ". .venv/bin/activate", 'pip install -e ".[test]"']
+    assert readme_commands(readme)[:3] == setup
+
+
+def _pip_unreachable(output: str) -> bool:
+    return any(
+        s in output
+        for s in ("No matching distribution", "Could not find a version", "Failed to establish")
+    )
+
+
+def _run_readme(folder: Path, commands: list[str], log: Path, timeout: float) -> None:
+    """Run ``commands`` one after the other in ``folder`` with bash (the venv's activation
+    carries over); fail naming the first that fails, skip when pip cannot reach packages."""
+    script = ["set -e"]
+    for i, command in enumerate(commands):
+        shown = shlex.quote(command)
+        script += [f"echo '>>> [{i}]' {shown}", command, f"echo '<<< [{i}] ok'"]
+    proc = subprocess.run(
+        ["bash", "-c", "\n".join(script)],
+        cwd=folder, env=_env(PIP_DISABLE_PIP_VERSION_CHECK="1", CI="1"),
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    log.write_text(out)
+    if proc.returncode != 0:
+        ran = re.findall(r"^>>> \[(\d+)\]", proc.stdout, re.M)
+        failed = commands[int(ran[-1])] if ran else "?"
+        if failed.startswith("pip ") and _pip_unreachable(out):
+            pytest.skip(f"offline and {failed!r} needs packages pip has not cached")
+        pytest.fail(f"the README's command {failed!r} failed:\n{out[-6000:]}", pytrace=False)
+    done = re.findall(r"^<<< \[(\d+)\] ok", proc.stdout, re.M)
+    assert len(done) == len(commands), out[-3000:]
+
+
+@pytest.fixture(scope="module")
+def solved_release(release_tree, tmp_path_factory):  # noqa: F811
+    """A copy of the release whose kata/ holds the solutions: a student who did it all."""
+    folder = tmp_path_factory.mktemp("solved") / RELEASE_FOLDER
+    shutil.copytree(release_tree, folder)
+    for path in (ROOT / "solutions").glob("*.py"):
+        if path.name != "__init__.py":
+            shutil.copy(path, folder / "kata" / path.name)
+    return folder
+
+
+@pytest.mark.slow
+@needs_solutions
+def test_every_command_of_the_release_readme_runs_in_a_fresh_virtualenv(solved_release):
+    """Quick start and the student loop, in order, in the unpacked release of a student who
+    answered everything: a fresh virtualenv from ``python3 -m venv`` (its Python is this
+    test's), the packages from pip (its cache when offline), no PyTorch; each command exits 0
+    and the self-check and grader say which face they ran."""
+    readme = (solved_release / "README.md").read_text(encoding="utf-8")
+    commands = readme_commands(readme, "Quick start") + readme_commands(readme, "The student loop")
+    commands = [re.sub(r"^python3 -m venv", f"{sys.executable} -m venv", c) for c in commands]
+    log = solved_release / "readme-run.log"
+    _run_readme(solved_release, commands, log, timeout=1800)
+    out = log.read_text()
+    assert "Q2.2.2            3/3  passed" in out, out[-3000:]
+    assert out.count("public checks: your final grade also runs hidden checks") >= 2
+    venv_python = solved_release / ".venv" / "bin" / "python"
+    probe = subprocess.run([str(venv_python), "-c", "import torch"], capture_output=True)
+    assert probe.returncode != 0, "Q2-Q5's virtualenv must not need PyTorch (it has it)"
+
+
+@pytest.mark.slow
+@needs_solutions
+@pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None or not os.environ.get("NRK_TEST_TORCH_VENV"),
+    reason="installing PyTorch into a fresh virtualenv fetches 1-3 GB (the index's default "
+    "build): set NRK_TEST_TORCH_VENV=1 where pip has it cached",
+)
+def test_the_release_readme_q6_commands_run_with_pytorch(solved_release):
+    """The Q6 section, after the quick start's virtualenv (the previous test's, or a new one)."""
+    readme = (solved_release / "README.md").read_text(encoding="utf-8")
+    commands = readme_commands(readme, "Q6 (PyTorch)")
+    assert commands[0].startswith("pip install") and "[torch]" in commands[0]
+    if not (solved_release / ".venv").is_dir():
+        setup = readme_commands(readme, "Quick start")[:3]
+        commands = [re.sub(r"^python3 -m venv", f"{sys.executable} -m venv", setup[0])] + commands
+        commands[1:1] = setup[1:]
+    else:
+        commands = [". .venv/bin/activate", *commands]
+    _run_readme(solved_release, commands, solved_release / "readme-q6.log", timeout=2400)
+    out = (solved_release / "readme-q6.log").read_text()
+    assert re.search(r"Q6\.1\.1\s+\d", out), out[-3000:]

@@ -172,15 +172,20 @@ def _init_weights(inputs, out):
         yield n_in, n_out, _value(out, f"W{i}", what, shape=(n_in, n_out))
 
 
+XAVIER_FORMULA = "a = sqrt(6 / (in + out)) (Xavier's uniform bound)"
+
+
 def judge_xavier_uniform(inputs, out):
     for n_in, n_out, W in _init_weights(inputs, out):
-        bound = np.sqrt(6.0 / (n_in + n_out))
+        bound = oracle.xavier_bound(n_in, n_out)
         worst = float(np.abs(W).max())
         if worst > bound * (1 + 1e-12):
             raise Fail(
-                f"Xavier draws W from [-a, a] with a = sqrt(6 / (in + out)) = {bound:.4f} for a "
+                f"Xavier draws W from [-a, a], a = {bound:.4f} for a "
                 f"{n_in} x {n_out} layer, but |W| reaches {worst:.4f}. Use a uniform "
-                "distribution (np.random.uniform(-a, a, size)): a normal one has tails."
+                "distribution (np.random.uniform(-a, a, size)): a normal one has tails.",
+                reread="Q2.1.2",
+                formula=XAVIER_FORMULA,
             )
         if W.size >= 10_000:
             # The shape, whatever the scale (Var(W) has its own check): a uniform on [-m, m]
@@ -190,14 +195,16 @@ def judge_xavier_uniform(inputs, out):
                 raise Fail(
                     f"{frac:.1%} of the weights of a {n_in} x {n_out} layer lie beyond half the "
                     f"largest |W| ({worst:.4f}); a uniform distribution puts 50% there. Draw W "
-                    "with np.random.uniform(-a, a, size), a = sqrt(6 / (in + out))."
+                    "with np.random.uniform(-a, a, size).",
+                    reread="Q2.1.2",
+                    formula=XAVIER_FORMULA,
                 )
 
 
 def judge_xavier_variance(inputs, out):
     for n_in, n_out, W in _init_weights(inputs, out):
         n = W.size
-        a2 = 6.0 / (n_in + n_out)  # a**2 for the uniform on [-a, a]
+        a2 = oracle.xavier_bound(n_in, n_out) ** 2  # a**2 for the uniform on [-a, a]
         expected = a2 / 3  # = 2 / (in + out)
         # Sampling error of the variance of n uniforms: (mu4 - sigma^4) / n, mu4 = a^4 / 5.
         var_tol = 6 * np.sqrt((a2**2 / 5 - a2**2 / 9) / n)
@@ -209,9 +216,10 @@ def judge_xavier_variance(inputs, out):
             )
         if abs(W.var() - expected) > var_tol:
             raise Fail(
-                f"Var(W) = {W.var():.6f} for a {n_in} x {n_out} layer, expected 2 / (in + out) "
-                f"= {expected:.6f} (+- {var_tol:.6f}): draw uniformly from [-a, a] with "
-                "a = sqrt(6 / (in + out)), whose variance is a^2 / 3 = 2 / (in + out)"
+                f"Var(W) = {W.var():.6f} for a {n_in} x {n_out} layer, expected "
+                f"{expected:.6f} (+- {var_tol:.6f}): draw uniformly from [-a, a] with Xavier's a",
+                reread="Q2.1.2",
+                formula=XAVIER_FORMULA + ", whose variance is a^2 / 3 = 2 / (in + out)",
             )
 
 
@@ -272,10 +280,10 @@ def judge_sigmoid_values(inputs, out):
     x, v = inputs["x"], inputs["v"]
     s = array(out, "s", "sigmoid(x)", shape=x.shape, hint=SIGMOID_HINT)
     _unchanged(out, "x_after", x, "sigmoid", "x", "e.g. `z = -x`, not `x *= -1`")
-    hint = "sigmoid(x) = 1 / (1 + exp(-x)), elementwise"
-    close(s, oracle.sigmoid(x), "sigmoid(x) for x in [-30, 30]", rtol=1e-9, atol=1e-15, hint=hint)
+    hint = dict(formula="sigmoid(x) = 1 / (1 + exp(-x)), elementwise", reread="Q2.2.1")
+    close(s, oracle.sigmoid(x), "sigmoid(x) for x in [-30, 30]", rtol=1e-9, atol=1e-15, **hint)
     s_vec = array(out, "s_vec", "sigmoid(v) of a vector", shape=v.shape, hint=SIGMOID_HINT)
-    close(s_vec, oracle.sigmoid(v), "sigmoid of a vector", rtol=1e-9, atol=1e-15, hint=hint)
+    close(s_vec, oracle.sigmoid(v), "sigmoid of a vector", rtol=1e-9, atol=1e-15, **hint)
     s_neg = array(out, "s_neg", "sigmoid(-x)", shape=x.shape, hint=SIGMOID_HINT)
     close(s_neg, 1 - s, "sigmoid(-x) against 1 - sigmoid(x)", rtol=0, atol=1e-12)
 
@@ -481,7 +489,15 @@ def judge_softmax(inputs, out):
     hard_max = _one_hot(np.argmax(x, axis=1), x.shape[1])
     if np.array_equal(probs, hard_max):
         raise Fail(f"softmax(x) returned the one-hot of each row's argmax. {HARD_MAX}")
-    close(probs, oracle.softmax(x), "softmax(x)", rtol=1e-7, atol=1e-12, hint=SOFTMAX_DEFINITION)
+    close(
+        probs,
+        oracle.softmax(x),
+        "softmax(x)",
+        rtol=1e-7,
+        atol=1e-12,
+        formula=SOFTMAX_DEFINITION,
+        reread="Q2.2.2",
+    )
 
 
 def judge_softmax_untouched(inputs, out):
@@ -536,8 +552,10 @@ def judge_loss(inputs, out):
         hint = " It has the wrong sign: the loss is minus the sum of the log-probabilities."
     if not np.isclose(loss, expected, rtol=1e-9, atol=1e-12):
         raise Fail(
-            f"loss = {loss!r} for {len(y)} rows, expected -sum_i log(probs[i, label_i]) = "
-            f"{expected!r} (the cross-entropy summed over the batch).{hint}"
+            f"loss = {loss!r} for {len(y)} rows, expected "
+            f"{expected!r} (the cross-entropy summed over the batch).{hint}",
+            reread="Q2.2.3",
+            formula="loss = -sum_i log(probs[i, label_i])",
         )
 
 
@@ -605,10 +623,10 @@ def judge_loss_sanity(inputs, out):
 
 # ----------------------------------------------------------------------------- Q2.3
 BACKPROP_TOLERANCE = 1e-6  # relative error, float64
-CHECKLIST = (
-    " Check the order: first through the activation, delta_pre = delta * "
-    "activation_deriv(post_act); then grad_W = X.T @ delta_pre and grad_b = delta_pre summed "
-    "over the batch."
+CHECKLIST = " Check the order: first through the activation's derivative, then the weights."
+CHECKLIST_FORMULA = (
+    "delta_pre = delta * activation_deriv(post_act); then grad_W = X.T @ delta_pre and "
+    "grad_b = delta_pre summed over the batch."
 )
 _ACTIVATIONS = oracle.ACTIVATIONS
 
@@ -713,7 +731,9 @@ def judge_gradient_shapes(inputs, out):
             if grad.shape != shape:
                 raise Fail(
                     f"params['grad_{kind}{name}'] has shape {grad.shape}; it must have the shape "
-                    f"of params['{kind}{name}'], {shape} (grad_W = X.T @ delta_pre is (in, out))"
+                    f"of params['{kind}{name}'], {shape}",
+                    reread="Q2.3",
+                    formula="(grad_W = X.T @ delta_pre is (in, out))",
                 )
 
 
@@ -751,9 +771,11 @@ def _judge_gradient(inputs, out, kind, lenient=False):
             if analytic.shape != expected.shape:
                 raise Fail(
                     f"{what}: expected the shape of the layer's input X, {expected.shape}, got "
-                    f"{analytic.shape}: grad_X = delta_pre @ W.T"
+                    f"{analytic.shape}",
+                    reread="Q2.3",
+                    formula="grad_X = delta_pre @ W.T",
                 )
-            fix = " grad_X = (delta * activation_deriv(post_act)) @ W.T"
+            fix = (CHECKLIST, "grad_X = (delta * activation_deriv(post_act)) @ W.T")
         else:
             what = f"params['grad_{kind}{name}']"
             analytic = _stored(out, kind, name)
@@ -763,13 +785,15 @@ def _judge_gradient(inputs, out, kind, lenient=False):
                     f"params['{kind}{name}'], {expected.shape}"
                 )
             analytic = analytic.reshape(expected.shape)
-            fix = CHECKLIST
+            fix = (CHECKLIST, CHECKLIST_FORMULA)
         err = oracle.relative_error(analytic, expected)
         if err > BACKPROP_TOLERANCE:
-            hint = _batch_hint(analytic, expected, n) or fix
+            hint = _batch_hint(analytic, expected, n)
             raise Fail(
                 f"{what} (a {act} layer) differs from central differences of the summed loss "
-                f"(relative error {err:.1e} > {BACKPROP_TOLERANCE:g}).{hint}"
+                f"(relative error {err:.1e} > {BACKPROP_TOLERANCE:g}).{hint or fix[0]}",
+                reread="Q2.3",
+                formula="" if hint else fix[1],
             )
 
 
@@ -1052,7 +1076,7 @@ def train_inputs(seed, batch_size, learning_rate=0.05, max_iters=150):
             "max_iters": max_iters,
         }
         for name, n_in, n_out in TOY_LAYERS:
-            bound = np.sqrt(6.0 / (n_in + n_out))
+            bound = oracle.xavier_bound(n_in, n_out)
             inputs["W" + name] = rng.uniform(-bound, bound, size=(n_in, n_out))
             inputs["b" + name] = np.zeros(n_out)
         return inputs
@@ -1244,8 +1268,9 @@ def judge_known_gradient(inputs, out):
             f"the numerical gradient grads['grad_{key}'] of a loss whose exact gradient is known",
             rtol=1e-5,
             atol=1e-7,
-            hint="Each entry w: (loss(w + eps) - loss(w - eps)) / (2 eps), every other entry "
-            "left as it is.",
+            hint="Perturb one entry at a time, every other entry left as it is.",
+            formula="Each entry w: (loss(w + eps) - loss(w - eps)) / (2 eps)",
+            reread="Q2.5",
         )
 
 
@@ -1325,16 +1350,9 @@ def judge_toy_gradient(inputs, out):
     if "keys" in out.get("__none__", ()):
         raise Fail("numerical_gradients returned None: return the dict of gradients")
     x, y = inputs["x"], inputs["y"]
-    W1, b1, W2, b2 = (inputs[k] for k in TOY_KEYS)
-    h = oracle.sigmoid(x @ W1 + b1)
-    d_out = oracle.softmax(h @ W2 + b2) - y
-    d_hid = (d_out @ W2.T) * h * (1 - h)
-    expected = {
-        "Woutput": h.T @ d_out,
-        "boutput": d_out.sum(0),
-        "Wlayer1": x.T @ d_hid,
-        "blayer1": d_hid.sum(0),
-    }
+    params = {key: inputs[key] for key in TOY_KEYS}
+    grads = oracle.mlp_gradients(x, y, params, [("layer1", "sigmoid")])
+    expected = {key: grads[key] for key in ("Woutput", "boutput", "Wlayer1", "blayer1")}
     keys = _key_list(out)
     for key, value in expected.items():
         if "grad_" + key not in keys:

@@ -465,7 +465,7 @@ def _xavier(sizes, seed) -> dict:
     rng = np.random.RandomState(seed)
     params = {}
     for name, n_in, n_out in (("layer1", *sizes[:2]), ("output", *sizes[1:])):
-        bound = np.sqrt(6.0 / (n_in + n_out))
+        bound = oracle.xavier_bound(n_in, n_out)
         params["W" + name] = rng.uniform(-bound, bound, size=(n_in, n_out))
         params["b" + name] = np.zeros(n_out)
     return params

@@ -105,7 +105,7 @@ def xavier_autoencoder(in_size, hidden, rng=np.random) -> dict:
     """
     params, sizes = {}, _sizes(in_size, hidden)
     for name, n_in, n_out in zip(LAYERS, sizes[:-1], sizes[1:]):
-        bound = np.sqrt(6.0 / (n_in + n_out))
+        bound = oracle.xavier_bound(n_in, n_out)
         params["W" + name] = rng.uniform(-bound, bound, size=(n_in, n_out))
         params["b" + name] = np.zeros(n_out)
     return params
@@ -378,7 +378,7 @@ def judge_init_handout(inputs, out):
         W, b = params["W" + name], params["b" + name]
         if np.any(b != 0):
             raise Fail(f"b{name} should start at zero")
-        bound = np.sqrt(6.0 / sum(W.shape))
+        bound = oracle.xavier_bound(*W.shape)
         if np.abs(W).max() > bound:
             raise Fail(
                 f"W{name}: Xavier uniform draws from [-{bound:.4f}, {bound:.4f}] (Q2.1.2), got "
@@ -891,7 +891,9 @@ def judge_psnr(inputs, out):
             hint = " Pass data_range=1.0: the pixels lie in [0, 1]."
         raise Fail(
             f"for {len(x)} image(s) of {x.shape[1]} pixels, the average of each image's "
-            f"10 log10(1 / MSE) is {expected:.6f} dB; got {got:.6f}.{hint}"
+            f"PSNR is {expected:.6f} dB; got {got:.6f}.{hint}",
+            reread="Q5.3.2",
+            formula="PSNR = 10 log10(1 / MSE), the MSE over one image's pixels",
         )
 
 

@@ -1,6 +1,6 @@
 """Build the Q4 reference classifier, ``data/q4_reference_net.npz``.
 
-``python -m grader.q4_reference [--out FILE] [--epochs 60] [--copies 8] [--seed 16720]``
+``python -m coursedata.q4_reference [--out FILE] [--epochs 60] [--copies 8] [--seed 16720]``
 
 The handout's Q3 network, ``1024 -> 64 (sigmoid) -> 36 (softmax)``, trained so that the Q4.4
 checks measure a student's letter extraction rather than their Q3 training: it is trained
@@ -110,7 +110,7 @@ def train(epochs=60, copies=8, seed=16720, batch_size=32, learning_rate=2e-3, lo
     source = "the bundled stand-in" if "stand-in" in nist36_source() else "the official files"
     summary = (
         f"Q4 reference classifier: the handout's 1024-64-36 network trained by "
-        f"`python -m grader.q4_reference --epochs {epochs} --copies {copies} --seed {seed}` "
+        f"`python -m coursedata.q4_reference --epochs {epochs} --copies {copies} --seed {seed}` "
         f"on NIST36 train+valid ({source}); test-split accuracy {test:.4f}"
     )
     return p, summary
@@ -126,7 +126,7 @@ def save(params: dict, path: Path, about: str) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.q4_reference", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m coursedata.q4_reference", description=__doc__)
     parser.add_argument("--out", default=None, help="default: <data dir>/q4_reference_net.npz")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--copies", type=int, default=8)
