@@ -352,10 +352,18 @@ def bwrap_prefix(spec: dict, limits: Limits | None = None) -> list[str] | None:
     mode = sandbox_mode(limits)
     if not mode.bwrap:
         return None
-    args = [mode.bwrap, *_namespace_args(), *_system_binds()]
+    args = [mode.bwrap, *_namespace_args(), *_tmp_mounts(limits), *_system_binds()]
+    return args + _project_binds(spec) + _data_binds() + ["--remount-ro", "/"]
+
+
+def _tmp_mounts(limits: Limits) -> list[str]:
+    """Private, capped ``/tmp`` and ``/dev/shm``. They come before every bind: Python, the
+    project or the data may live under ``/tmp`` (a CI checkout), and a tmpfs mounted after
+    their binds would hide them."""
+    args = []
     for path, size in (("/tmp", limits.tmp_mb), ("/dev/shm", limits.shm_mb)):
         args += ["--size", str(size << 20), "--tmpfs", path]
-    return args + _project_binds(spec) + _data_binds() + ["--remount-ro", "/"]
+    return args
 
 
 def _input_paths(inputs: list[dict]) -> list[str]:
@@ -735,10 +743,8 @@ class _Run:
         python = [sys.executable, "-I", str(CHILD), str(self.jobdir)]
         if not self.mode.bwrap:
             return python
-        args = [self.mode.bwrap, *_namespace_args(), *_system_binds()]
-        for path, size in (("/tmp", self.limits.tmp_mb), ("/dev/shm", self.limits.shm_mb)):
-            args += ["--size", str(size << 20), "--tmpfs", path]
-        args += _project_binds(self.spec) + _data_binds() + self.binds
+        args = [self.mode.bwrap, *_namespace_args(), *_tmp_mounts(self.limits)]
+        args += _system_binds() + _project_binds(self.spec) + _data_binds() + self.binds
         args += ["--size", str(self.limits.tmp_mb << 20), "--tmpfs", str(self.work)]
         if self.spec.get("folder"):
             args += ["--ro-bind", self.spec["folder"], self.spec["folder"]]

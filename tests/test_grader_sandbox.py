@@ -284,6 +284,23 @@ def test_inside_bubblewrap_the_answers_and_the_grader_are_out_of_reach(tmp_path)
     assert not Path("/dev/shm/f").exists()
 
 
+@pytest.mark.skipif(not BWRAP, reason="bubblewrap cannot run here")
+def test_python_and_the_project_under_tmp_stay_visible_inside_the_sandbox(tmp_path, monkeypatch):
+    """A CI checkout under /tmp (its virtualenv inside it): the sandbox's private /tmp must not
+    hide the Python the child runs with (it did: 'bwrap: execvp ...: No such file')."""
+    from grader import sandbox
+
+    python_home = tmp_path / "venv"
+    (python_home / "bin").mkdir(parents=True)
+    marker = python_home / "bin" / "python-marker"
+    marker.write_text("here")
+    monkeypatch.setattr(sandbox, "_python_dirs", lambda: [python_home])
+    prefix = sandbox.bwrap_prefix({"spec": "probe", "package": "solutions"}, Limits())
+    proc = subprocess.run([*prefix, "--", "/bin/cat", str(marker)], capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout == "here", proc.stderr
+
+
 # ------------------------------------------------------------------------ reduced mode
 def test_the_reduced_mode_says_so_and_require_refuses_it():
     from grader.sandbox import SandboxUnavailable
