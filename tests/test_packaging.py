@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from releases import release_tree, release_zip  # noqa: F401 - built once per session
+from releases import release_tree, release_zip, unzip  # noqa: F401 - built once per session
 
 from grader.packaging import (
     HANDOUT_FILES,
@@ -33,17 +33,6 @@ ROOT = Path(__file__).resolve().parent.parent
 STUDENT_NN = ROOT / "tests" / "mutants" / "student" / "nn.py"  # a correct flat nn.py
 HAS_SOLUTIONS = (ROOT / "solutions" / "nn.py").is_file()
 needs_solutions = pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: no solutions/")
-
-
-def _unzip(archive: Path, into: Path) -> Path:
-    """Unpack like unzip(1): with the permission bits the zip records."""
-    with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
-            target = Path(zf.extract(info, into))
-            mode = (info.external_attr >> 16) & 0o777
-            if mode and not info.is_dir():
-                target.chmod(mode)
-    return into
 
 
 def _env(**extra):
@@ -158,7 +147,7 @@ def test_run_autograder_grades_a_flat_submission_into_results_json(autograder_zi
     """Gradescope's layout: the zip in /autograder/source, run_autograder copied to
     /autograder, the upload in /autograder/submission; here /autograder is tmp_path."""
     root = tmp_path / "autograder"
-    _unzip(autograder_zip, root / "source")
+    unzip(autograder_zip, root / "source")
     shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
     (root / "submission" / "hw5").mkdir(parents=True)  # uploaded inside a folder
     shutil.copy(STUDENT_NN, root / "submission" / "hw5" / "nn.py")
@@ -180,7 +169,7 @@ def test_run_autograder_grades_a_flat_submission_into_results_json(autograder_zi
 @pytest.mark.slow
 def test_run_autograder_always_leaves_a_results_json(autograder_zip, tmp_path):
     root = tmp_path / "autograder"
-    _unzip(autograder_zip, root / "source")
+    unzip(autograder_zip, root / "source")
     (root / "submission").mkdir()
     (root / "submission" / "notes.txt").write_text("forgot the code")
     env = _env(AUTOGRADER_ROOT=str(root), NRK_QUESTIONS="2.2.2", NRK_PYTHON=sys.executable)
