@@ -152,8 +152,7 @@ def use_photos(args) -> list:
     from grader.checks import all_checks
     from grader.checks.q4 import PhotoOptions
 
-    if getattr(args, "hints", None):  # the hint level of every message (grader/check.py)
-        os.environ["NRK_HINTS"] = args.hints
+    use_hints(args)
     paths = {}
     options = (args.photos, "photos"), (args.truth, "truth"), (args.q4_weights, "weights")
     for value, name in options:
@@ -163,6 +162,12 @@ def use_photos(args) -> list:
                 raise SystemExit(f"error: {value} does not exist")
             paths[name] = path
     return all_checks(PhotoOptions(**paths))
+
+
+def use_hints(args) -> None:
+    """The hint level of every message (``--hints``; read by grader/check.py)."""
+    if getattr(args, "hints", None):
+        os.environ["NRK_HINTS"] = args.hints
 
 
 def limits_from(args):

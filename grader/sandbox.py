@@ -93,6 +93,11 @@ CHILD_FILES = (
     "grader/oracle.py",
     "grader/pages.py",
     "grader/questions.py",
+    # the student release's public face (absent from the instructor's tree: skipped)
+    "grader/face.py",
+    "grader/face.json",
+    "grader/recorded.py",
+    "grader/public_expected.npz",
 )
 CHILD_FOLDERS = ("grader/checks", "coursedata")
 # The kata's given util.py, used where a flat submission's util.py is the handout's.

@@ -257,6 +257,10 @@ def softmax(x):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not BWRAP, reason="bubblewrap cannot run here")
+def _inside_tmp(path: Path) -> bool:
+    return Path("/tmp") in path.resolve().parents
+
+
 def test_inside_bubblewrap_the_answers_and_the_grader_are_out_of_reach(tmp_path):
     from grader.checks.q2 import softmax_task
 
@@ -270,6 +274,7 @@ def test_inside_bubblewrap_the_answers_and_the_grader_are_out_of_reach(tmp_path)
     ]
     _student(tmp_path / "class" / "classmate")
     (tmp_path / "results.json").write_text("{}")
+    report_before = (ROOT / "grader" / "report.py").read_bytes()
     code = PROBE % {"paths": hidden, "grader_file": str(ROOT / "grader" / "report.py")}
     sub = _student(tmp_path / "class" / "probe", code)
     check = Check("2.2.2", "probe", 1, softmax_task, lambda i, o: None, budget=60)
@@ -278,7 +283,11 @@ def test_inside_bubblewrap_the_answers_and_the_grader_are_out_of_reach(tmp_path)
     seen = json.loads(outcome.message.split("PROBE", 1)[1].split(" (at ")[0])
     assert seen["solutions"] == seen["grader.oracle"] == "ImportError", seen
     assert not [p for p in hidden if seen[p]], seen
-    assert seen["write grader"] == "refused"
+    # the real file is untouched; under /tmp (a CI checkout) the write lands in the child's
+    # private /tmp and is gone with it
+    assert (ROOT / "grader" / "report.py").read_bytes() == report_before
+    if not _inside_tmp(ROOT):
+        assert seen["write grader"] == "refused"
     assert seen["/tmp/f"] == seen["/dev/shm/f"] == "capped"
     assert seen["uid"] != 0
     assert not Path("/dev/shm/f").exists()
