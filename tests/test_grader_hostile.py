@@ -367,23 +367,27 @@ def test_in_batch_a_student_cannot_reach_a_classmate(tmp_path):
 
 @pytest.mark.slow
 def test_a_huge_return_leaves_the_graders_memory_small(tmp_path):
-    """The grader's own peak memory (a fresh process) while a submission returns 400 MB."""
+    """The grader's own peak memory (a fresh process) while a submission returns 400 MB
+    (the return's zero score is checked with the other hostile submissions)."""
+    from benchmarks.sandbox import peak_memory_mb
+
     sub = _submission(tmp_path / "huge", HOSTILE["huge_return"][0])
-    script = (
-        "import resource, sys\n"
-        "from grader.__main__ import grade_one, select\n"
-        "from grader.sandbox import Limits\n"
-        f"r, e = grade_one({str(sub)!r}, select('2.2.2'), Limits(memory_mb=2048))\n"
-        "assert r.scores[0].score == 0, r.scores[0].feedback\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-    )
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=600)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    peak_mb = int(proc.stdout.split()[-1]) / 1024
+    peak_mb = peak_memory_mb(sub)
     print(f"grader peak memory on a 400 MB return: {peak_mb:.0f} MB")
     assert peak_mb <= 300, f"the grader reached {peak_mb:.0f} MB"
+
+
+def test_the_peak_memory_measure_is_the_graders_own():
+    """A parent holding 1.2 GB must not show in the measure of the fresh process it starts
+    (``ru_maxrss`` does carry it over exec; the measure reads ``VmHWM``)."""
+    from benchmarks.sandbox import PRINT_PEAK_KB
+
+    big = bytearray(1200 << 20)  # 1.2 GB in this process, touched
+    big[::4096] = b"\x01" * len(big[::4096])
+    out = subprocess.run([sys.executable, "-c", PRINT_PEAK_KB], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    del big
+    assert int(out.split()[-1]) / 1024 < 300
 
 
 # What the reduced mode (no bubblewrap) still holds: caps, deadlines, the progress channel,
