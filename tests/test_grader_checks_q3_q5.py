@@ -1,4 +1,5 @@
-"""The grader's checks of Q3 (``grader/checks/q3.py``) and Q5 (``grader/checks/q5.py``).
+"""The grader's checks of Q3 (``grader/checks/q3_1.py`` ... ``q3_4.py``) and Q5 (``q5_1_1.py``
+... ``q5_3_2.py``), with what each part's questions share (``q3_common.py``, ``q5_common.py``).
 
 Fast tier: every fast check passes on the solutions and says "not implemented" on the
 untouched kata; realistic wrong answers (the solutions with one function edited, served by a
@@ -24,7 +25,7 @@ from grading import verdict
 
 from coursedata import load_nist36
 from grader.check import Check, Fail
-from grader.checks import q3, q5
+from grader.checks import q3_1, q3_2, q3_3, q3_4, q3_common, q5_1_1, q5_1_2, q5_2, q5_3_1, q5_3_2
 from grader.implementation import NotProvided, resolve
 from grader.questions import QUESTIONS
 
@@ -33,8 +34,9 @@ from grader.questions import QUESTIONS
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKS = [*q3.CHECKS, *q5.CHECKS]
-SLOW_BUDGETS = {q3.TRAIN_BUDGET, q3.SWEEP_BUDGET, q5.TRAIN_BUDGET}
+MODULES = (q3_1, q3_2, q3_3, q3_4, q5_1_1, q5_1_2, q5_2, q5_3_1, q5_3_2)
+CHECKS = [c for module in MODULES for c in module.CHECKS]
+SLOW_BUDGETS = {q3_1.TRAIN_BUDGET, q3_2.SWEEP_BUDGET, q5_2.TRAIN_BUDGET}
 FAST = [c for c in CHECKS if c.budget not in SLOW_BUDGETS]
 
 
@@ -83,10 +85,14 @@ def _edit(base, module: str, function: str, old: str, new: str):
 
 
 # ----------------------------------------------------------------------------- the modules
-def test_check_modules_import_no_submission_code():
+def test_check_modules_import_no_submission_code_and_no_answers():
+    """The submission's process imports these modules for their tasks: neither submission
+    code nor the answers (the oracle, the references) may come with them."""
+    modules = ", ".join(m.__name__ for m in MODULES)
     code = (
-        "import sys, grader.checks.q3, grader.checks.q5; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kata', 'solutions')))"
+        f"import sys, {modules}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kata', 'solutions') "
+        "or m in ('grader.oracle', 'coursedata.q4_reference')))"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
@@ -97,13 +103,16 @@ def test_check_modules_import_no_submission_code():
 
 def test_checks_belong_to_their_questions_with_unique_names():
     ids = {q.id for q in QUESTIONS}
-    for module, prefix in ((q3, "3."), (q5, "5.")):
-        names = [(c.question, c.name) for c in module.CHECKS]
+    for module in MODULES:
+        question = module.__name__.removeprefix("grader.checks.q").replace("_", ".")
+        assert question in ids
+        names = [c.name for c in module.CHECKS]
         assert len(set(names)) == len(names)
+        part = module.__name__.split("_")[0]  # grader.checks.q3: its own tasks or shared ones
         for check in module.CHECKS:
-            assert check.question in ids and check.question.startswith(prefix)
+            assert check.question == question
             assert check.weight > 0 and check.budget >= 30
-            assert check.task_ref.startswith(module.__name__ + ":")
+            assert check.task_ref.startswith((module.__name__ + ":", part + "_common:"))
     graded = {c.question for c in CHECKS}
     assert graded == {"3.1", "3.2", "3.3", "3.4", "5.1.1", "5.1.2", "5.2", "5.3.1", "5.3.2"}
 
@@ -163,9 +172,9 @@ def test_flat_submission_without_train_leaves_the_small_checks_out(solutions, tm
         assert outcome == "not provided" and "no run_q3.py" in message
 
 
-def _nist36_check(fragment, epochs, seconds_per_epoch=q3.LOOP_SECONDS_PER_EPOCH):
+def _nist36_check(fragment, epochs, seconds_per_epoch=q3_1.LOOP_SECONDS_PER_EPOCH):
     """A Q3.1 NIST36 check over fewer epochs (the grader's loop is the same)."""
-    inputs = q3.nist36_inputs(epochs=epochs)() | {"loop_seconds_per_epoch": seconds_per_epoch}
+    inputs = q3_1.nist36_inputs(epochs=epochs)() | {"loop_seconds_per_epoch": seconds_per_epoch}
     return replace(_check("3.1", fragment), inputs=lambda: inputs)
 
 
@@ -189,12 +198,12 @@ def test_graders_loop_stops_slow_code_and_says_to_vectorise(solutions, tmp_path)
 
 def test_initial_weights_are_a_snapshot_from_before_training(solutions):
     """The solutions update params in place: the initial Wlayer1 must be a copy."""
-    inputs = q3.nist36_inputs(epochs=2)()
-    out = q3.nist36_task(types.SimpleNamespace(load=solutions.load), inputs)
-    expected = q3._xavier((1024, 64, 36), seed=q3.SEED)["Wlayer1"]
+    inputs = q3_1.nist36_inputs(epochs=2)()
+    out = q3_common.nist36_task(types.SimpleNamespace(load=solutions.load), inputs)
+    expected = q3_1.xavier_params((1024, 64, 36), seed=q3_1.SEED)["Wlayer1"]
     np.testing.assert_array_equal(out["initial_Wlayer1"], expected)
     assert not np.array_equal(out["best_Wlayer1"], expected)
-    q3.judge_trained_weights(inputs, out | {"__none__": []})
+    q3_3.judge_trained_weights(inputs, out | {"__none__": []})
 
 
 def test_transposed_weight_tiles_are_named(solutions, tmp_path):
@@ -251,26 +260,26 @@ def _history_out(epochs, **changes):
 
 
 def test_nist36_history_judge_explains_summed_and_flat_losses():
-    inputs = q3.nist36_inputs()()
-    q3.judge_nist36_history(inputs, _history_out(50))
+    inputs = q3_1.nist36_inputs()()
+    q3_1.judge_nist36_history(inputs, _history_out(50))
     with pytest.raises(Fail, match="average the loss over the samples"):
-        q3.judge_nist36_history(inputs, _history_out(50, train_loss=np.linspace(99, 20, 50)))
+        q3_1.judge_nist36_history(inputs, _history_out(50, train_loss=np.linspace(99, 20, 50)))
     with pytest.raises(Fail, match="the training loss went from"):
-        q3.judge_nist36_history(inputs, _history_out(50, train_loss=np.full(50, 3.0)))
+        q3_1.judge_nist36_history(inputs, _history_out(50, train_loss=np.full(50, 3.0)))
     with pytest.raises(Fail, match="one value per epoch"):
-        q3.judge_nist36_history(inputs, _history_out(334))
+        q3_1.judge_nist36_history(inputs, _history_out(334))
 
 
 def test_a_diverging_learning_rate_is_drawn_not_refused(tmp_path):
-    inputs = q3.sweep_inputs()
+    inputs = q3_2.sweep_inputs()
     out = {"__none__": []}
-    for i in range(len(q3.SWEEP_FACTORS)):
-        history = _history_out(q3.SWEEP_EPOCHS)
+    for i in range(len(q3_2.SWEEP_FACTORS)):
+        history = _history_out(q3_2.SWEEP_EPOCHS)
         if i == 0:  # 10x: the loss overflows
             history["history_train_loss"][5:] = np.inf
         out |= {f"lr{i}_{k}": v for k, v in history.items() if k != "__none__"}
-    q3.judge_sweep(inputs, out)
-    [path] = q3.figure_sweep(inputs, out, tmp_path)
+    q3_2.judge_sweep(inputs, out)
+    [path] = q3_2.figure_sweep(inputs, out, tmp_path)
     assert path.name == "q3_2_learning_rates.png" and path.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -285,25 +294,25 @@ def _params_out(params, prefix="best_"):
 
 
 def test_nist36_bar_judge_computes_the_accuracy_itself():
-    inputs = q3.nist36_inputs()()
-    untrained = q3._xavier((1024, 64, 36), seed=0)
+    inputs = q3_1.nist36_inputs()()
+    untrained = q3_1.xavier_params((1024, 64, 36), seed=0)
     with pytest.raises(Fail, match=r"validation accuracy of 0\.\d+ .* expected >= 0\.7"):
-        q3.judge_nist36_bar(inputs, _params_out(untrained) | {"how": "run_q3.train"})
+        q3_1.judge_nist36_bar(inputs, _params_out(untrained) | {"how": "run_q3.train"})
     with pytest.raises(Fail, match=r"best\['blayer1'\]: expected shape \(64,\)"):
-        q3.judge_nist36_bar(inputs, _params_out(untrained | {"blayer1": np.zeros(36)}))
+        q3_1.judge_nist36_bar(inputs, _params_out(untrained | {"blayer1": np.zeros(36)}))
 
 
 def test_q3_figures_are_drawn_from_returned_data(tmp_path):
-    inputs = q3.nist36_inputs()()
-    [curves] = q3.figure_nist36_curves(inputs, _history_out(50), tmp_path)
-    out = _params_out(q3._xavier((1024, 64, 36), seed=0))
-    [weights] = q3.figure_weights(inputs, out, tmp_path)
-    [confusion] = q3.figure_confusion(inputs, out, tmp_path)
+    inputs = q3_1.nist36_inputs()()
+    [curves] = q3_1.figure_nist36_curves(inputs, _history_out(50), tmp_path)
+    out = _params_out(q3_1.xavier_params((1024, 64, 36), seed=0))
+    [weights] = q3_3.figure_weights(inputs, out, tmp_path)
+    [confusion] = q3_4.figure_confusion(inputs, out, tmp_path)
     names = [p.name for p in (curves, weights, confusion)]
     assert names == ["q3_1_curves.png", "q3_3_weights.png", "q3_4_confusion.png"]
     for path in (curves, weights, confusion):
         assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000
-    assert q3.figure_nist36_curves(inputs, {"returned": "NoneType"}, tmp_path) == []
+    assert q3_1.figure_nist36_curves(inputs, {"returned": "NoneType"}, tmp_path) == []
 
 
 # ----------------------------------------------------------------------------- Q5 mutants
@@ -414,7 +423,7 @@ def test_momentum_updated_in_place_is_accepted(solutions, tmp_path):
             params[name] += params["m_" + name]
     """
     sub = _fake(solutions, "run_q5", source)
-    for check in [c for c in q5.CHECKS if c.question == "5.1.2"]:
+    for check in q5_1_2.CHECKS:
         outcome, message = verdict(check, sub, tmp_path)
         assert outcome == "passed", f"{check.name}: {message}"
 
@@ -443,27 +452,27 @@ def test_row_biases_are_graded_like_flat_ones(solutions, tmp_path):
 # ----------------------------------------------------------------------------- Q5 slow judges
 def test_nist36_loss_judge_applies_the_ratio_bound(tmp_path):
     falling = {"history": 7.7e5 * (0.28 + 0.72 * np.exp(-np.arange(100) / 15)), "__none__": []}
-    q5.judge_nist36_loss({}, falling)
+    q5_2.judge_nist36_loss({}, falling)
     with pytest.raises(Fail, match=r"the bound is 0\.4"):
-        q5.judge_nist36_loss({}, {"history": np.linspace(7.7e5, 4e5, 100), "__none__": []})
-    [path] = q5.figure_nist36_loss({}, falling, tmp_path)
+        q5_2.judge_nist36_loss({}, {"history": np.linspace(7.7e5, 4e5, 100), "__none__": []})
+    [path] = q5_2.figure_nist36_loss({}, falling, tmp_path)
     assert path.name == "q5_2_loss.png" and path.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_reconstructions_judge_finds_images_of_another_class(tmp_path):
-    inputs = q5.shown_inputs()
+    inputs = q5_3_1.shown_inputs()
     x, _ = load_nist36("valid")
     images = x[inputs["indices"]]
-    q5.judge_shown(inputs, {"reconstructions": images.copy(), "__none__": []})
+    q5_3_1.judge_shown(inputs, {"reconstructions": images.copy(), "__none__": []})
     swapped = images[[2, 3, 0, 1, *range(4, len(images))]]  # A's and G's exchanged
     with pytest.raises(Fail, match=r"nearer to an image of another class \(G\)"):
-        q5.judge_shown(inputs, {"reconstructions": swapped, "__none__": []})
-    [path] = q5.figure_shown(inputs, {"reconstructions": images}, tmp_path)
+        q5_3_1.judge_shown(inputs, {"reconstructions": swapped, "__none__": []})
+    [path] = q5_3_1.figure_shown(inputs, {"reconstructions": images}, tmp_path)
     assert path.name == "q5_3_1_reconstructions.png"
 
 
 def test_psnr_bar_judge_computes_the_psnr_itself():
     x, _ = load_nist36("valid")
-    q5.judge_nist36_psnr({}, {"reconstructions": x * 0.98 + 0.01, "__none__": []})
+    q5_3_2.judge_nist36_psnr({}, {"reconstructions": x * 0.98 + 0.01, "__none__": []})
     with pytest.raises(Fail, match=r"average validation PSNR is \d+\.\d\d dB .* >= 1"):
-        q5.judge_nist36_psnr({}, {"reconstructions": np.full_like(x, 0.5), "__none__": []})
+        q5_3_2.judge_nist36_psnr({}, {"reconstructions": np.full_like(x, 0.5), "__none__": []})
