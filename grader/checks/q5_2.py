@@ -38,6 +38,12 @@ FAST_BUDGET = 60
 LOSS_RTOL, LOSS_ATOL = 1e-7, 1e-12
 # Gradients against central differences (step GRADIENT_EPS): the largest relative error.
 GRADIENT_EPS, GRADIENT_TOLERANCE = 1e-6, 1e-5
+# Training on prototype images (``prototypes``): a 16-12-12-12-16 network, these settings;
+# with decay 0 after every 2 epochs, the learning rate is 0 from the third epoch.
+SMALL_HIDDEN = 12
+SMALL_TRAINING = {"learning_rate": 3e-3, "batch_size": 8, "epochs": 40, "decay_every": 10,
+                  "decay": 0.9}  # fmt: skip
+DECAY_TRAINING = SMALL_TRAINING | {"epochs": 16, "decay_every": 2, "decay": 0.0}
 # Prototype images: the last epoch's loss and the trained error below this of the first's.
 SMALL_LOSS_RATIO = 0.25
 # decay=0 after decay_every=2: the second epoch still falls below this of the first, and the
@@ -208,7 +214,7 @@ def judge_gradients(inputs, out):
             raise Fail(GRADIENT_WRONG.format(key=key, error=error) + hint)
 
 
-def _prototypes(n_per=16, d=16, k=3, seed=0):
+def prototypes(n_per=16, d=16, k=3, seed=0):
     """``k`` binary-ish prototype images of ``d`` pixels, ``n_per`` noisy copies of each."""
     rng = np.random.default_rng(seed)
     prototypes = (rng.uniform(size=(k, d)) > 0.5) * 0.8 + 0.1
@@ -216,19 +222,12 @@ def _prototypes(n_per=16, d=16, k=3, seed=0):
     return np.clip(prototypes[labels] + rng.normal(scale=0.05, size=(len(labels), d)), 0, 1)
 
 
-def small_training_inputs(epochs=40, decay_every=10, decay=0.9):
+def small_training_inputs(settings=SMALL_TRAINING):
     def make():
-        init = xavier_autoencoder(16, 12, xavier_bounds(16, 12), np.random.RandomState(0))
-        return {f"init_{k}": v for k, v in init.items()} | {
-            "x": _prototypes(),
-            "hidden": 12,
-            "seed": 0,
-            "learning_rate": 3e-3,
-            "batch_size": 8,
-            "epochs": epochs,
-            "decay_every": decay_every,
-            "decay": decay,
-        }
+        init = xavier_autoencoder(16, SMALL_HIDDEN, xavier_bounds(16, SMALL_HIDDEN),
+                                  np.random.RandomState(0))  # fmt: skip
+        inputs = {f"init_{k}": v for k, v in init.items()}
+        return inputs | {"x": prototypes(), "hidden": SMALL_HIDDEN, "seed": 0} | settings
 
     return make
 
@@ -319,7 +318,7 @@ CHECKS = [
           modules=("nn", "run_q5")),
     Check("5.2", "the learning rate decays after every decay_every epochs", 0.5,
           small_training_task, judge_decay,
-          small_training_inputs(epochs=16, decay_every=2, decay=0.0), budget=FAST_BUDGET,
+          small_training_inputs(DECAY_TRAINING), budget=FAST_BUDGET,
           modules=("nn", "run_q5")),
     Check("5.2", "NIST36 with the handout's defaults: the training loss falls below 0.4x", 1.5,
           nist36_history_task, judge_nist36_loss, training_inputs, budget=TRAIN_BUDGET,
