@@ -31,6 +31,7 @@ from grader.checks.q3_1 import clusters
 from grader.checks.q3_common import (
     HIDDEN_SIZE,
     HISTORY_KEYS,
+    LOOP_HOW,
     PARAM_KEYS,
     best_params,
     describe_training,
@@ -202,7 +203,7 @@ def test_training_on_nist36_reaches_the_bar(request, nn, util, figures_dir):
             limit=inputs["loop_seconds_per_epoch"],
         )  # fmt: skip
         out = describe_training((best, history))
-        out["how"] = f"this check's loop over your nn.py ({why})"
+        out["how"] = LOOP_HOW.format(why=why)
         if stopped:
             out["stopped_after"] = stopped
     out["seconds"] = time.perf_counter() - start

@@ -88,6 +88,10 @@ CLUSTER_ACCURACY = (
     "and the validation accuracy {valid:.2f}; expected >= {train_bar} and >= {valid_bar}"
 )
 NOT_IN_PLACE = "train should train `params` in place (update params[k], as in Q2.4)"
+NOT_UPDATED = (
+    "train left params as they were{setting}: each batch, update every parameter in place, "
+    "params[k] -= learning_rate * params['grad_' + k]"
+)
 NOT_UNLEARNED = (
     "this network starts out predicting the validation labels (accuracy 1), and training on "
     "the real labels should make it unlearn them, but the validation accuracy per epoch is "
@@ -305,10 +309,8 @@ def judge_history(inputs, out):
             else np.array_equal(after[k], inputs[p + "init_" + k])
             for k in PARAM_KEYS
         ):
-            raise Fail(  # a history of an untrained network: no points for bookkeeping alone
-                f"train left params as they were{setting}: each batch, update every parameter "
-                "in place, params[k] -= learning_rate * params['grad_' + k]"
-            )  # fmt: skip
+            # a history of an untrained network: no points for bookkeeping alone
+            raise Fail(NOT_UPDATED.format(setting=setting))
         n = len(inputs[p + "valid_x"])
         loss, acc = evaluate(inputs[p + "valid_x"], inputs[p + "valid_y"], after)
         got_acc, got_loss = history["valid_acc"][-1], history["valid_loss"][-1]
