@@ -1,4 +1,4 @@
-"""Q3.1 (3 + 4 points): ``run_q3.train`` and the handout's network trained on NIST36.
+"""Q3.1 (scored): ``run_q3.train``, and the handout's network trained on NIST36.
 
 Fast checks call ``run_q3.train`` on small synthetic data made here (well-separated clusters,
 a network that must unlearn its start, histories of a few epochs). The slow checks train the
