@@ -17,10 +17,10 @@ import oracle
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from matplotlib.figure import Figure
 from strategies import one_hot, seeds
 
 from coursedata import CLASSES, load_nist36
+from coursedata.figures import loss_figure, pairs_figure, save
 from grader.checks import q5_1_1, q5_1_2, q5_2, q5_3_1, q5_3_2
 from grader.checks.q5_common import (
     HANDOUT,
@@ -57,30 +57,6 @@ def _result(value, what, shape=None):
     if shape is not None and array.shape != tuple(shape):
         pytest.fail(f"{what}: expected shape {tuple(shape)}, got {array.shape}", pytrace=False)
     return array
-
-
-def _save_curve(history, path):
-    fig = Figure(figsize=(6, 4), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(np.arange(1, len(history) + 1), history)
-    ax.set(xlabel="epoch", ylabel="squared error summed over the epoch", title="Q5.2")
-    ax.grid(True, alpha=0.3)
-    fig.savefig(path)
-
-
-def _save_pairs(images, reconstructions, names, path, per_row=2):
-    side = int(round(np.sqrt(images.shape[1])))
-    rows = len(images) // per_row
-    fig = Figure(figsize=(2.6 * per_row, 1.4 * rows), layout="constrained")
-    axes = fig.subplots(rows, 2 * per_row, squeeze=False)
-    for k, (image, reconstruction, name) in enumerate(zip(images, reconstructions, names)):
-        row, pair = divmod(k, per_row)
-        for col, picture, what in ((0, image, "valid"), (1, reconstruction, "reconstr.")):
-            ax = axes[row, 2 * pair + col]
-            ax.imshow(picture.reshape(side, side).T, cmap="gray", vmin=0, vmax=1)
-            ax.set_title(f"{name} {what}", fontsize=8)
-            ax.set(xticks=[], yticks=[])
-    fig.savefig(path)
 
 
 # ----------------------------------------------------------------------------- Q5.1.1
@@ -435,7 +411,7 @@ def trained_autoencoder(run_q5):
 @pytest.mark.slow
 def test_nist36_training_loss_falls(trained_autoencoder, figures_dir):
     _, history = trained_autoencoder
-    _save_curve(history, figures_dir / "q5_2_loss.png")
+    save(loss_figure(history, "Q5.2 training loss on NIST36"), figures_dir / "q5_2_loss.png")
     q5_2.judge_nist36_loss({}, {"history": history})
 
 
@@ -450,7 +426,9 @@ def test_nist36_reconstructions_resemble_their_images(run_q5, trained_autoencode
     indices = np.asarray(indices).astype(int).ravel()
     reconstructions = _result(reconstructions, "reconstructions", (len(indices), x.shape[1]))
     names = [CLASSES[i] for i in y[indices].argmax(axis=1)]
-    _save_pairs(x[indices], reconstructions, names, figures_dir / "q5_3_1_reconstructions.png")
+    title = "Q5.3.1 validation images and their reconstructions"
+    figure = pairs_figure(x[indices], reconstructions, names, q5_3_1.PER_CLASS, title)
+    save(figure, figures_dir / "q5_3_1_reconstructions.png")
     q5_3_1.judge_shown({"indices": indices}, {"reconstructions": reconstructions})
 
 

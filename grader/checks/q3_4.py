@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coursedata import CLASSES, load_nist36
+from coursedata import load_nist36
 from grader.check import Check, Fail, array
 from grader.checks.nist36 import nist36_missing
 from grader.checks.q3_1 import TRAIN_BUDGET, nist36_inputs
@@ -96,8 +96,7 @@ def judge_test_confusion(inputs, out):
 
 
 def figure_confusion(inputs, out, out_dir):
-    from matplotlib.figure import Figure
-
+    from coursedata.figures import confused_pairs, confusion_figure
     from grader import oracle
 
     try:
@@ -107,26 +106,13 @@ def figure_confusion(inputs, out, out_dir):
     test_x, test_y = load_nist36(CONFUSION_SPLIT)
     probs = oracle.softmax(oracle.mlp_logits(test_x, best, LAYERS)[0])
     confusion = _confusion(test_y, probs)
-    both = np.triu(confusion + confusion.T, k=1)
-    order = np.argsort(both, axis=None)[::-1][:5]
-    pairs = ", ".join(
-        f"{CLASSES[i]}/{CLASSES[j]} {int(both[i, j])}"
-        for i, j in zip(*np.unravel_index(order, both.shape))
-    )
-    fig = Figure(figsize=(8, 7.3), layout="constrained")
-    ax = fig.subplots()
-    image = ax.imshow(confusion, cmap="viridis", interpolation="nearest")
-    fig.colorbar(image, ax=ax, shrink=0.8, label="test samples")
-    ticks = np.arange(len(CLASSES))
-    ax.set_xticks(ticks, list(CLASSES), fontsize=7)
-    ax.set_yticks(ticks, list(CLASSES), fontsize=7)
+    pairs = ", ".join(f"{a}/{b} {n}" for a, b, n in confused_pairs(confusion))
     accuracy = np.trace(confusion) / len(test_y)
-    ax.set(
-        xlabel="predicted class",
-        ylabel="true class",
-        title=f"Q3.4 confusion matrix on the test set (accuracy {accuracy:.3f})\n"
-        f"most confused pairs (both directions): {pairs}",
+    title = (
+        f"Q3.4 confusion matrix on the test set (accuracy {accuracy:.3f})\n"
+        f"most confused pairs (both directions): {pairs}"
     )
+    fig = confusion_figure(confusion, title, size=(8, 7.3))
     path = Path(out_dir) / "q3_4_confusion.png"
     fig.savefig(path, dpi=100)
     return [path]

@@ -289,20 +289,13 @@ def judge_nist36_loss(inputs, out):
 
 
 def figure_nist36_loss(inputs, out, out_dir):
-    from matplotlib.figure import Figure
+    from coursedata.figures import loss_figure
 
     history = out.get("history")
     if type(history) is not np.ndarray or history.ndim != 1 or not history.size:
         return []
-    fig = Figure(figsize=(6.5, 4.2), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(np.arange(1, len(history) + 1), history)
-    ax.set(
-        xlabel="epoch",
-        ylabel="squared error, summed over the epoch",
-        title="Q5.2 autoencoder training loss on NIST36 (the handout's defaults)",
-    )
-    ax.grid(True, alpha=0.3)
+    title = "Q5.2 autoencoder training loss on NIST36 (the handout's defaults)"
+    fig = loss_figure(history, title, size=(6.5, 4.2))
     path = Path(out_dir) / "q5_2_loss.png"
     fig.savefig(path, dpi=100)
     return [path]

@@ -133,7 +133,7 @@ def judge_shown(inputs, out):
 
 
 def figure_shown(inputs, out, out_dir):
-    from matplotlib.figure import Figure
+    from coursedata.figures import pairs_figure
 
     x, y = load_nist36("valid")
     indices = inputs["indices"]
@@ -143,19 +143,9 @@ def figure_shown(inputs, out, out_dir):
         x.shape[1],
     ):
         return []
-    side = int(round(np.sqrt(x.shape[1])))
-    rows = len(indices) // PER_CLASS
-    fig = Figure(figsize=(2.6 * PER_CLASS, 1.4 * rows + 0.4), layout="constrained")
-    axes = fig.subplots(rows, 2 * PER_CLASS, squeeze=False)
-    for k, (index, reconstruction) in enumerate(zip(indices, reconstructions)):
-        row, pair = divmod(k, PER_CLASS)
-        name = CLASSES[int(np.argmax(y[index]))]
-        for col, picture, what in ((0, x[index], "valid"), (1, reconstruction, "reconstr.")):
-            ax = axes[row, 2 * pair + col]
-            ax.imshow(np.clip(picture, 0, 1).reshape(side, side).T, cmap="gray", vmin=0, vmax=1)
-            ax.set_title(f"{name} {what}", fontsize=8)
-            ax.set(xticks=[], yticks=[])
-    fig.suptitle("Q5.3.1 validation images and their reconstructions", fontsize=9)
+    names = [CLASSES[int(np.argmax(y[index]))] for index in indices]
+    title = "Q5.3.1 validation images and their reconstructions"
+    fig = pairs_figure(x[indices], reconstructions, names, PER_CLASS, title)
     path = Path(out_dir) / "q5_3_1_reconstructions.png"
     fig.savefig(path, dpi=100)
     return [path]
