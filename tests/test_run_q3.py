@@ -270,6 +270,11 @@ def test_confusion_matrix_counts_true_against_predicted(run_q3, seed, n, n_class
     predicted = probs.argmax(axis=1)
     expected = np.zeros((n_classes, n_classes))
     np.add.at(expected, (labels, predicted), 1)
+    if not np.array_equal(confusion, expected):  # the mistakes the grader names
+        if np.array_equal(confusion, expected.T):
+            pytest.fail(q3_4.TRANSPOSED.format(what=what), pytrace=False)
+        if np.array_equal(confusion, (expected > 0).astype(float)):
+            pytest.fail(q3_4.FANCY_INDEX.format(what=what), pytrace=False)
     got_sums, want_sums = confusion.sum(axis=1), np.bincount(labels, minlength=n_classes)
     assert np.array_equal(got_sums, want_sums), q3_4.ROW_SUMS.format(
         what=what, got=got_sums.astype(int).tolist(), expected=want_sums.tolist()

@@ -6,7 +6,10 @@ handout's network on NIST36 (``q3_common.nist36_task``: ``run_q3.train``, or for
 submission the grader's own loop over its ``nn.py``) with the settings below; the grader
 computes the best parameters' accuracy on the **validation** split (``BAR_SPLIT``) itself and
 holds it to the bar of the data in use (official NIST36 or the bundled stand-in).
-Q3.3 and Q3.4 draw the network this training returns (``provides="q3_network"``).
+Q3.3 and Q3.4 draw the network this training returns (``provides="q3_network"``). What
+``train`` must return (the pair, ``best``'s keys and shapes, one history value per epoch)
+and the slow-code stop are read by ``q3_common`` (``best_params``, ``history_arrays``,
+``check_stopped``), shared with Q3.2-Q3.4, with their messages.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ VARIANCE_RTOL = 0.15
 # The forward pass against the oracle's.
 FORWARD_RTOL, FORWARD_ATOL = 1e-7, 1e-10
 FORWARD_FORMULA = "sigmoid(relu(relu(relu(x W1 + b1) W2 + b2) W3 + b3) Wout + bout)"
+ZERO_BIAS = "b{name} should start at zero"
 XAVIER_RANGE = (
     "W{name}: Xavier uniform draws from [-{bound:.4f}, {bound:.4f}] (Q2.1.2), got values up "
     "to {largest:.4f}"
@@ -96,7 +97,7 @@ def judge_init_handout(inputs, out):
     for name in LAYERS:
         W, b = params["W" + name], params["b" + name]
         if np.any(b != 0):
-            raise Fail(f"b{name} should start at zero")
+            raise Fail(ZERO_BIAS.format(name=name))
         bound = oracle.xavier_bound(*W.shape)
         if np.abs(W).max() > bound:
             raise Fail(XAVIER_RANGE.format(name=name, bound=bound, largest=np.abs(W).max()))

@@ -40,6 +40,7 @@ STEPS_DIFFER = (
 )
 # A constant gradient: the steps, and the limit they approach.
 CONSTANT_STEPS, CONSTANT_RATE = 60, 0.01
+FIRST_CONSTANT_STEP = "the first step should be -learning_rate * grad = -0.01; got {got:.4g}"
 SECOND_STEP = "the second step should be 0.9 * (-0.01) - 0.01 = -0.019; got {got:.4g}"
 LIMIT_STEP = (
     "after 60 steps with a constant gradient, each step should approach "
@@ -194,7 +195,7 @@ def judge_constant_gradient(inputs, out):
     positions = array(out, "positions", "the position after each step", shape=(inputs["n_steps"],))
     steps = np.diff(np.concatenate([[0.0], positions]))
     if not np.isclose(steps[0], -0.01, rtol=1e-6):
-        raise Fail(f"the first step should be -learning_rate * grad = -0.01; got {steps[0]:.4g}")
+        raise Fail(FIRST_CONSTANT_STEP.format(got=steps[0]))
     if not np.isclose(steps[1], -0.019, rtol=1e-6):
         raise Fail(SECOND_STEP.format(got=steps[1]))
     if not np.isclose(steps[-1], -0.1, rtol=0.01):

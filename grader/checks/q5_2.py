@@ -232,7 +232,7 @@ def small_training_inputs(settings=SMALL_TRAINING):
     return make
 
 
-def _small_history(inputs, out):
+def small_history(inputs, out):
     history = array(out, "history", "train_autoencoder's returned history", finite=False)
     epochs = inputs["epochs"]
     if history.shape != (epochs,):
@@ -248,7 +248,7 @@ def _small_history(inputs, out):
 def judge_small_training(inputs, out):
     from grader import oracle
 
-    history = _small_history(inputs, out)
+    history = small_history(inputs, out)
     x = inputs["x"]
     sizes = sizes_of(x.shape[1], inputs["hidden"])
     before = {k: inputs["init_" + k] for k in PARAM_KEYS}
@@ -262,7 +262,7 @@ def judge_small_training(inputs, out):
 
 
 def judge_decay(inputs, out):
-    history = _small_history(inputs, out)
+    history = small_history(inputs, out)
     decay_every = inputs["decay_every"]
     if history[1] >= FIRST_EPOCHS_RATIO * history[0]:
         raise Fail(DECAYED_FIRST.format(decay_every=decay_every, first=history[0],
