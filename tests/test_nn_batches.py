@@ -6,7 +6,16 @@ from checks import assert_unchanged, snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checks.q2 import BATCH_SIZE_IS_ROWS, FEWER_THAN_BATCH_SIZE, NO_BATCHES
+from grader.checks.q2_4 import (
+    BATCH_SIZE_IS_ROWS,
+    FEWER_THAN_BATCH_SIZE,
+    FRESH_ORDER,
+    NO_BATCHES,
+    NOT_SHUFFLED,
+    SAMPLE_TWICE,
+    SHARED_MEMORY,
+    STAY_PAIRED,
+)
 
 pytestmark = pytest.mark.q2_4
 
@@ -49,11 +58,9 @@ def _check_partition(batches, n, d, c, batch_size):
         )
         assert len(bx) == len(by), "each batch has as many x rows as y rows"
         ids = bx[:, 0].round().astype(int)
-        assert np.array_equal(by[:, 0], ids * 10.0), (
-            "x and y rows must stay paired: shuffle them with the same indices"
-        )
+        assert np.array_equal(by[:, 0], ids * 10.0), STAY_PAIRED
         seen.extend(ids.tolist())
-    assert len(seen) == len(set(seen)), "a sample appeared twice: each belongs to one batch"
+    assert len(seen) == len(set(seen)), SAMPLE_TWICE
     missing = n - len(seen)
     assert missing == 0 or (missing == leftover and not short), (
         f"{missing} of {n} samples are in no batch; only the {leftover} left over by a "
@@ -62,8 +69,7 @@ def _check_partition(batches, n, d, c, batch_size):
     for i in range(len(batches)):
         for j in range(i + 1, len(batches)):
             assert not np.shares_memory(batches[i][0], batches[j][0]), (
-                f"batches {i} and {j} share memory: index with an array of indices "
-                "(x[idx]) to get independent copies"
+                f"batches {i} and {j} share memory: {SHARED_MEMORY}"
             )
 
 
@@ -125,10 +131,5 @@ def test_order_is_random(nn):
         tuple(np.concatenate([bx[:, 0] for bx, _ in _batches(nn, x, y, 10)]).round())
         for _ in range(3)
     ]
-    assert orders[0] != tuple(np.arange(100.0)), (
-        "the batches follow the data's order: shuffle the indices (np.random.permutation)"
-    )
-    assert len(set(orders)) > 1, (
-        "three calls gave the same order: draw a fresh permutation each call (don't reseed "
-        "inside get_random_batches)"
-    )
+    assert orders[0] != tuple(np.arange(100.0)), NOT_SHUFFLED
+    assert len(set(orders)) > 1, f"three calls gave the same order: {FRESH_ORDER}"
