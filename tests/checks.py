@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+from grader.checks.arrays import IN_PLACE
 from grader.checks.q2_3 import batch_hint  # noqa: F401 - the grader's hint, for the tests
 
 
@@ -41,8 +42,7 @@ def assert_unchanged(before, after, names, function):
     for name, old, new in zip(names, before, after):
         if not np.array_equal(old, new, equal_nan=True):
             pytest.fail(
-                f"{function} changed its argument `{name}` in place; compute a new array "
-                "instead (e.g. `x = x - m`, not `x -= m`)",
+                IN_PLACE.format(function=function, name=name, fix="e.g. `x = x - m`, not `x -= m`"),
                 pytrace=False,
             )
 

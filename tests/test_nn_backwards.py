@@ -8,7 +8,14 @@ from hypothesis import assume, given
 from strategies import networks
 
 from grader.checks.q2_3 import BACKPROP_TOLERANCE as TOLERANCE
-from grader.checks.q2_3 import CHECKLIST, GRAD_X_FORMULA, REPEAT_RTOL
+from grader.checks.q2_3 import (
+    CHECKLIST,
+    GRAD_SHAPE,
+    GRAD_X_FORMULA,
+    MUST_STORE,
+    RELU_KINK,
+    REPEAT_RTOL,
+)
 
 pytestmark = pytest.mark.q2_3
 
@@ -41,7 +48,9 @@ def _backprop(nn, net, params):
 
 def _away_from_relu_kink(net, params):
     _, pres = oracle.mlp_logits(net["X"], params, net["layers"])
-    return all(np.abs(z).min() > 1e-3 for z, (_, act) in zip(pres, net["layers"]) if act == "relu")
+    return all(
+        np.abs(z).min() > RELU_KINK for z, (_, act) in zip(pres, net["layers"]) if act == "relu"
+    )
 
 
 def _prepare(nn, impl_params, net):
@@ -65,13 +74,10 @@ def test_stores_gradients_shaped_like_the_parameters(nn, impl_params, net):
     for name in _layer_names(net):
         for kind in ("W", "b"):
             key, grad_key = kind + name, "grad_" + kind + name
-            assert grad_key in params, (
-                f"backwards(..., name={name!r}) must store params[{grad_key!r}]"
-            )
+            assert grad_key in params, MUST_STORE.format(name=name, key=grad_key)
             shape = np.shape(params[grad_key])
-            assert shape == np.shape(params[key]), (
-                f"params[{grad_key!r}] has shape {shape}; it must have the shape of "
-                f"params[{key!r}], {np.shape(params[key])}"
+            assert shape == np.shape(params[key]), GRAD_SHAPE.format(
+                grad_key=grad_key, got=shape, key=key, shape=np.shape(params[key])
             )
 
 

@@ -8,10 +8,13 @@ from hypothesis import strategies as st
 
 from grader.checks.q2_4 import (
     BATCH_SIZE_IS_ROWS,
+    EVERY_BATCH,
     FEWER_THAN_BATCH_SIZE,
     FRESH_ORDER,
     NO_BATCHES,
     NOT_SHUFFLED,
+    PARTIAL_BATCH,
+    SAME_ROWS,
     SAMPLE_TWICE,
     SHARED_MEMORY,
     STAY_PAIRED,
@@ -46,8 +49,8 @@ def _check_partition(batches, n, d, c, batch_size):
     short = [s for s in sizes if s != batch_size]
     leftover = n % batch_size
     assert len(short) <= 1 and all(s == leftover for s in short), (
-        f"with N = {n} and batch_size = {batch_size}, every batch should have {batch_size} "
-        f"rows (one may have the {leftover} left over); got batch sizes {sizes}. "
+        f"with N = {n} and batch_size = {batch_size}, {EVERY_BATCH.format(batch_size=batch_size)} "
+        f"(one may have the {leftover} left over); got batch sizes {sizes}. "
         f"{BATCH_SIZE_IS_ROWS}"
     )
     seen = []
@@ -56,15 +59,14 @@ def _check_partition(batches, n, d, c, batch_size):
             f"batches keep the columns: x rows have {d} values, y rows {c}; got "
             f"{bx.shape} and {by.shape}"
         )
-        assert len(bx) == len(by), "each batch has as many x rows as y rows"
+        assert len(bx) == len(by), SAME_ROWS
         ids = bx[:, 0].round().astype(int)
         assert np.array_equal(by[:, 0], ids * 10.0), STAY_PAIRED
         seen.extend(ids.tolist())
     assert len(seen) == len(set(seen)), SAMPLE_TWICE
     missing = n - len(seen)
     assert missing == 0 or (missing == leftover and not short), (
-        f"{missing} of {n} samples are in no batch; only the {leftover} left over by a "
-        "partial last batch may be dropped"
+        f"{missing} of {n} samples are in no batch; " + PARTIAL_BATCH.format(leftover=leftover)
     )
     for i in range(len(batches)):
         for j in range(i + 1, len(batches)):

@@ -6,7 +6,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import layer_names
 
-from grader.checks.q2_1_2 import BOUND_SLACK, NO_RESEED, SIGMAS, UNIFORM_NOT_NORMAL, ZERO_BIAS
+from grader.checks.q2_1_2 import (
+    B_SHAPE,
+    BOUND_SLACK,
+    NO_RESEED,
+    SIGMAS,
+    UNIFORM_NOT_NORMAL,
+    W_SHAPE,
+    ZERO_BIAS,
+)
 
 pytestmark = pytest.mark.q2_1_2
 
@@ -26,11 +34,11 @@ def _init(nn, in_size, out_size, name=""):
 @given(in_size=layer_sizes, out_size=layer_sizes, name=layer_names)
 def test_shapes_and_zero_bias(nn, in_size, out_size, name):
     params, W, b = _init(nn, in_size, out_size, name)
-    assert W.shape == (in_size, out_size), (
-        f"W{name} should have shape (in_size, out_size) = {(in_size, out_size)}, got {W.shape}"
+    assert W.shape == (in_size, out_size), W_SHAPE.format(
+        name=name, shape=(in_size, out_size), got=W.shape
     )
-    assert b.shape in ((out_size,), (1, out_size)), (
-        f"b{name} should have shape (out_size,) = ({out_size},), got {b.shape}"
+    assert b.shape in ((out_size,), (1, out_size)), B_SHAPE.format(
+        name=name, n_out=out_size, got=b.shape
     )
     assert np.all(b == 0), ZERO_BIAS
     assert np.issubdtype(W.dtype, np.floating), f"W should hold floats, got {W.dtype}"

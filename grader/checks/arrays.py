@@ -8,6 +8,8 @@ import numpy as np
 
 from grader.check import Fail, array
 
+IN_PLACE = "{function} changed its argument `{name}` in place; compute a new array instead ({fix})"
+
 
 def keys_text(params) -> str:
     """The keys of a params dict, for the judge (one string: lists of str may be empty)."""
@@ -38,7 +40,4 @@ def unchanged(out: dict, key: str, original: np.ndarray, function: str, name: st
     """Fail when ``out[key]`` (an argument after the call) differs from ``original``."""
     after = out.get(key)
     if not (isinstance(after, np.ndarray) and np.array_equal(after, original, equal_nan=True)):
-        raise Fail(
-            f"{function} changed its argument `{name}` in place; compute a new array instead "
-            f"({fix})"
-        )
+        raise Fail(IN_PLACE.format(function=function, name=name, fix=fix))

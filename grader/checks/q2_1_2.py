@@ -19,6 +19,8 @@ UNIFORM_NOT_NORMAL = (
 )
 ZERO_BIAS = "the bias starts at zero (b = np.zeros(out_size))"
 NO_RESEED = "(don't reseed inside initialize_weights)"
+W_SHAPE = "W{name} should have shape (in_size, out_size) = {shape}, got {got}"
+B_SHAPE = "b{name} should have shape (out_size,) = ({n_out},), got {got}"
 # |W| may exceed Xavier's bound a by rounding only.
 BOUND_SLACK = 1e-12
 # The statistical bars: a mean, variance or fraction this many standard errors off fails.
@@ -53,17 +55,14 @@ def judge_init_layers(inputs, out):
                 )
         W = value_of(out, f"W{i}", f"params[{'W' + name!r}]")
         if W.shape != (n_in, n_out):
-            raise Fail(
-                f"{call}: W{name} should have shape (in_size, out_size) = {(n_in, n_out)}, "
-                f"got {W.shape}"
-            )
+            raise Fail(f"{call}: " + W_SHAPE.format(name=name, shape=(n_in, n_out), got=W.shape))
         if W.dtype.kind != "f":
             raise Fail(f"{call}: W{name} should hold floats, got dtype {W.dtype}")
         if W.size > 1 and np.ptp(W) == 0:
             raise Fail(f"{call}: W{name} is constant ({W.flat[0]!r} everywhere). {W_CONSTANT}")
         b = value_of(out, f"b{i}", f"params[{'b' + name!r}]")
         if b.shape not in ((n_out,), (1, n_out)):
-            raise Fail(f"{call}: b{name} should have shape (out_size,) = ({n_out},), got {b.shape}")
+            raise Fail(f"{call}: " + B_SHAPE.format(name=name, n_out=n_out, got=b.shape))
         if np.any(b != 0):
             raise Fail(f"{call}: {ZERO_BIAS}, got {b}")
 

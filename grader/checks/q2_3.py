@@ -27,6 +27,12 @@ CHECKLIST_FORMULA = (
     "grad_b = delta_pre summed over the batch."
 )
 GRAD_X_FORMULA = "grad_X = (delta * activation_deriv(post_act)) @ W.T"
+MUST_STORE = "backwards(delta, params, {name!r}, ...) must store params[{key!r}]"
+GRAD_SHAPE = (
+    "params[{grad_key!r}] has shape {got}; it must have the shape of params[{key!r}], {shape}"
+)
+# the networks' ReLU layers keep every pre-activation this far from the kink at 0
+RELU_KINK = 1e-3
 # the self-check: two identical passes give the same gradients
 REPEAT_RTOL = 1e-12
 # A gradient this close to the expected one times the batch size was averaged, not summed.
@@ -65,7 +71,7 @@ def network_inputs(hidden, seed, n=6, widths=(4, 5), n_classes=3):
             for name, act in layers:
                 inputs_of[name] = h
                 pre = pres[name] = h @ params["W" + name] + params["b" + name]
-                away_from_kinks &= act != "relu" or np.abs(pre).min() > 1e-3
+                away_from_kinks &= act != "relu" or np.abs(pre).min() > RELU_KINK
                 h = posts[name] = activations[act][0](pre)
             if away_from_kinks:
                 break
@@ -115,10 +121,7 @@ def backwards_task(sub, inputs):
 def _stored(out, kind, name):
     key = "grad_" + kind + name
     if key not in key_list(out):
-        raise Fail(
-            f"backwards(delta, params, {name!r}, ...) must store params[{key!r}]; params holds "
-            f"{key_list(out)}"
-        )
+        raise Fail(MUST_STORE.format(name=name, key=key) + f"; params holds {key_list(out)}")
     return value_of(out, f"grad_{kind}_{name}", f"params[{key!r}]")
 
 
@@ -139,8 +142,9 @@ def judge_gradient_shapes(inputs, out):
             shape = _param_shape(inputs, kind, name, out)
             if grad.shape != shape:
                 raise Fail(
-                    f"params['grad_{kind}{name}'] has shape {grad.shape}; it must have the shape "
-                    f"of params['{kind}{name}'], {shape}",
+                    GRAD_SHAPE.format(
+                        grad_key=f"grad_{kind}{name}", got=grad.shape, key=kind + name, shape=shape
+                    ),
                     reread="Q2.3",
                     formula="(grad_W = X.T @ delta_pre is (in, out))",
                 )

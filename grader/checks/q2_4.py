@@ -40,6 +40,9 @@ FRESH_ORDER = (
     "draw a fresh permutation each call, so that every epoch sees new batches (don't reseed "
     "inside get_random_batches)"
 )
+SAME_ROWS = "each batch has as many x rows as y rows"
+EVERY_BATCH = "every batch should have {batch_size} rows"
+PARTIAL_BATCH = "only the {leftover} left over by a partial last batch may be dropped"
 SHARED_MEMORY = "index with an array of indices (x[idx]) to get independent copies"
 # train on four separable clusters: the history's loss falls below this fraction of its
 # first epoch's; the returned params' loss below this fraction of the initial one, with at
@@ -91,8 +94,7 @@ def _batch_summary(out, c, call, n, d, k, batch_size):
         )
     if not np.array_equal(sizes, y_sizes):
         raise Fail(
-            f"{call_text}: each batch has as many x rows as y rows; got {sizes.tolist()} "
-            f"x rows and {y_sizes.tolist()} y rows"
+            f"{call_text}: {SAME_ROWS}; got {sizes.tolist()} x rows and {y_sizes.tolist()} y rows"
         )
     if n >= batch_size and not sizes.sum():
         raise Fail(
@@ -115,7 +117,7 @@ def _judge_partition(call_text, n, batch_size, sizes, x_ids, y_ids):
     missing = n - len(ids)
     if missing and not (missing == leftover and len(short) == 0):
         allowed = (
-            f"only the {leftover} left over by a partial last batch may be dropped"
+            PARTIAL_BATCH.format(leftover=leftover)
             if leftover
             else f"N is a multiple of {batch_size}, so every sample fits in a full batch"
         )
@@ -138,7 +140,7 @@ def _judge_sizes(call_text, n, batch_size, sizes):
         shown = sizes.tolist() if len(sizes) <= 20 else f"{sizes[:20].tolist()} ..."
         spare = f" (one may hold the {leftover} left over)" if leftover else ""
         raise Fail(
-            f"{call_text}: every batch should have {batch_size} rows{spare}; got {len(sizes)} "
+            f"{call_text}: {EVERY_BATCH.format(batch_size=batch_size)}{spare}; got {len(sizes)} "
             f"batches of sizes {shown}. {BATCH_SIZE_IS_ROWS}"
         )
 

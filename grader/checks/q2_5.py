@@ -19,10 +19,18 @@ KNOWN_TOL = {"rtol": 1e-5, "atol": 1e-7}
 CENTRAL_TOL = {"rtol": 1e-8, "atol": 1e-9}
 # relative error against the grader's central differences of the toy network's loss
 TOY_TOLERANCE = 1e-6
+# params after numerical_gradients against params before (restored, not left perturbed)
+RESTORE_TOL = {"rtol": 1e-12, "atol": 1e-15}
 CENTRAL_DIFFERENCE = "(loss(w + eps) - loss(w - eps)) / (2 eps)"
+RESTORE = "restore each entry to its old value after computing its two losses"
+# The self-check of run_q2.gradient_check (the handout's check of backwards, not graded):
+# it agrees with a correct backwards within GRADIENT_CHECK_AGREES and flags a gradient 1.5x
+# too large with an error above GRADIENT_CHECK_FLAGS.
+GRADIENT_CHECK_AGREES = 1e-4
+GRADIENT_CHECK_FLAGS = 1e-2
 
 
-def _known_loss(params):
+def known_loss(params):
     """A loss with a known gradient: 3 Wa^2, cos(ba) and Wb."""
     return float(
         np.sum(params["Wa"] ** 3) + np.sum(np.sin(params["ba"])) + 0.5 * np.sum(params["Wb"] ** 2)
@@ -51,7 +59,7 @@ def known_task(sub, inputs):
     params = {key: inputs[key].copy() for key in KNOWN_KEYS}
     params["cache_a"] = (inputs["cache_x"],) * 3
     params["grad_Wa"] = np.zeros_like(inputs["Wa"])
-    grads = run_q2.numerical_gradients(_known_loss, params, float(inputs["eps"]))
+    grads = run_q2.numerical_gradients(known_loss, params, float(inputs["eps"]))
     out = {"keys": keys_text(grads) if grads is not None else None}
     for key in KNOWN_KEYS:
         out["grad_" + key] = grads.get("grad_" + key) if isinstance(grads, dict) else None
@@ -141,13 +149,10 @@ def judge_params_restored(inputs, out):
         )
     for key in KNOWN_KEYS:
         after = value_of(out, "after_" + key, f"params[{key!r}] after numerical_gradients")
-        if after.shape != inputs[key].shape or not np.allclose(
-            after, inputs[key], rtol=1e-12, atol=1e-15
-        ):
+        if after.shape != inputs[key].shape or not np.allclose(after, inputs[key], **RESTORE_TOL):
             raise Fail(
-                f"params[{key!r}] was left changed by numerical_gradients: restore each entry "
-                "to its old value after computing its two losses (old = w[idx]; ...; w[idx] = "
-                "old)"
+                f"params[{key!r}] was left changed by numerical_gradients: {RESTORE} "
+                "(old = w[idx]; ...; w[idx] = old)"
             )
     judge_known_gradient(inputs, out)
 
