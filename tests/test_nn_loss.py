@@ -16,6 +16,7 @@ from grader.checks.q2_2_3 import (
     LOG_OF_ZERO,
     LOSS_FORMULA,
     LOSS_TOL,
+    RETURN_PAIR,
     SANITY_TOL,
     loss_hint,
 )
@@ -25,9 +26,7 @@ pytestmark = pytest.mark.q2_2_3
 
 def _loss_and_acc(nn, y, probs):
     result = nn.compute_loss_and_acc(y, probs)
-    assert result is not None and len(result) == 2, (
-        f"compute_loss_and_acc should return (loss, acc), got {result!r}"
-    )
+    assert result is not None and len(result) == 2, f"{RETURN_PAIR}, got {result!r}"
     loss, acc = result
     assert np.ndim(loss) == 0 and np.ndim(acc) == 0, (
         f"loss and acc should each be a single number, got shapes {np.shape(loss)} and "

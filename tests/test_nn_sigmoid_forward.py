@@ -9,6 +9,7 @@ from strategies import finite, layer_names, matrices, seeds, sizes
 
 from grader.checks.q2_2_1 import (
     APPLY_ACTIVATION,
+    CACHE_MISSING,
     CACHE_TUPLE,
     CACHED_X,
     EXTREMES_ATOL,
@@ -88,7 +89,7 @@ def test_forward_is_activation_of_affine_map(nn, impl_params, seed, n, d_in, d_o
     assert_unchanged(X_before, [X], ["X"], "forward")
 
     cache = params.get("cache_" + name)
-    assert cache is not None, f"forward must store params['cache_{name}'] = (X, pre_act, post_act)"
+    assert cache is not None, CACHE_MISSING.format(name=name, key="cache_" + name)
     assert len(cache) == 3, CACHE_TUPLE
     X_c, pre, post = (np.asarray(c) for c in cache)
     assert np.array_equal(X_c, X), CACHED_X

@@ -34,6 +34,7 @@ FORWARD_DEFAULT = "forward returns activation(X @ W + b), with sigmoid by defaul
 PRE_ACT = "cache[1] should be pre_act = X @ W + b"
 POST_ACT = "cache[2] should be post_act, the value forward returns"
 CACHED_X = "cache[0] should be the layer's input X"
+CACHE_MISSING = "forward(X, params, {name!r}) must store params[{key!r}] = (X, pre_act, post_act)"
 CACHE_TUPLE = "the cache is the tuple (X, pre_act, post_act)"
 APPLY_ACTIVATION = "forward(X, params, name, activation) should apply {label}, not sigmoid"
 
@@ -203,8 +204,8 @@ def judge_forward_cache(inputs, out):
             found = out.get(f"cache_type{i}", "NoneType")
             where = "is missing" if found == "NoneType" else f"is a {found}"
             raise Fail(
-                f"forward(X, params, {name!r}) must store params[{key!r}] = (X, pre_act, "
-                f"post_act) for backwards; params[{key!r}] {where} "
+                CACHE_MISSING.format(name=name, key=key)
+                + f" for backwards; params[{key!r}] {where} "
                 f"(params holds {key_list(out, f'keys{i}')})"
             )
         length = int(number(out, f"cache_len{i}", f"len(params[{key!r}])"))

@@ -18,6 +18,7 @@ LOG_OF_ZERO = (
     "moderate logits, so your code is right for the handout; to be safe with extreme logits, "
     "take the log of the labels' probabilities only (np.log(probs[y == 1])) or clip probs."
 )
+RETURN_PAIR = "compute_loss_and_acc should return the pair (loss, acc)"
 LOSS_FORMULA = "loss = -sum_i log(probs[i, label_i])"
 ACCURACY_IS_A_FRACTION = "accuracy is a fraction in [0, 1] (not a count or a percentage)"
 ACCURACY_DEFINITION = "the fraction of rows whose argmax of probs equals the argmax of y"
@@ -68,7 +69,7 @@ def loss_task(sub, inputs):
 
 def _loss_and_acc(out):
     if "result" in out:
-        raise Fail(f"compute_loss_and_acc should return the pair (loss, acc), got {out['result']}")
+        raise Fail(f"{RETURN_PAIR}, got {out['result']}")
     return number(out, "loss", "the loss"), number(out, "acc", "the accuracy")
 
 
@@ -135,7 +136,7 @@ def judge_loss_sanity(inputs, out):
     from grader import oracle
 
     if "result" in out:
-        raise Fail(f"compute_loss_and_acc should return the pair (loss, acc), got {out['result']}")
+        raise Fail(f"{RETURN_PAIR}, got {out['result']}")
     y = inputs["y"]
     cases = {
         "uniform": "predictions of 1/4 for every class on 40 rows",
