@@ -59,17 +59,8 @@ def _train(run_q3, x, y, valid_x, valid_y, params, learning_rate, batch_size, ep
     """Call ``run_q3.train``; check, as the grader does, that it returns ``(best, history)``
     with one entry per epoch: ``(best, history as float arrays)``."""
     sizes = (params["Wlayer1"].shape[0], *params["Woutput"].shape)
-    result = run_q3.train(
-        x,
-        y,
-        valid_x,
-        valid_y,
-        params,
-        learning_rate=learning_rate,
-        batch_size=batch_size,
-        epochs=epochs,
-    )
-    out = describe_training(result)
+    settings = {"learning_rate": learning_rate, "batch_size": batch_size, "epochs": epochs}
+    out = describe_training(run_q3.train(x, y, valid_x, valid_y, params, **settings))
     return best_params(out, sizes=sizes), history_arrays(out, epochs)
 
 

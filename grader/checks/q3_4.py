@@ -96,7 +96,7 @@ def judge_test_confusion(inputs, out):
 
 
 def figure_confusion(inputs, out, out_dir):
-    from coursedata.figures import confused_pairs, confusion_figure
+    from coursedata.figures import confused_pairs, confusion_figure, save
     from grader import oracle
 
     try:
@@ -113,9 +113,7 @@ def figure_confusion(inputs, out, out_dir):
         f"most confused pairs (both directions): {pairs}"
     )
     fig = confusion_figure(confusion, title, size=(8, 7.3))
-    path = Path(out_dir) / "q3_4_confusion.png"
-    fig.savefig(path, dpi=100)
-    return [path]
+    return [save(fig, Path(out_dir) / "q3_4_confusion.png")]
 
 
 CHECKS = [

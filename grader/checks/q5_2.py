@@ -289,16 +289,14 @@ def judge_nist36_loss(inputs, out):
 
 
 def figure_nist36_loss(inputs, out, out_dir):
-    from coursedata.figures import loss_figure
+    from coursedata.figures import loss_figure, save
 
     history = out.get("history")
     if type(history) is not np.ndarray or history.ndim != 1 or not history.size:
         return []
     title = "Q5.2 autoencoder training loss on NIST36 (the handout's defaults)"
     fig = loss_figure(history, title, size=(6.5, 4.2))
-    path = Path(out_dir) / "q5_2_loss.png"
-    fig.savefig(path, dpi=100)
-    return [path]
+    return [save(fig, Path(out_dir) / "q5_2_loss.png")]
 
 
 CHECKS = [

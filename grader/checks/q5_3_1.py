@@ -133,7 +133,7 @@ def judge_shown(inputs, out):
 
 
 def figure_shown(inputs, out, out_dir):
-    from coursedata.figures import pairs_figure
+    from coursedata.figures import pairs_figure, save
 
     x, y = load_nist36("valid")
     indices = inputs["indices"]
@@ -146,9 +146,7 @@ def figure_shown(inputs, out, out_dir):
     names = [CLASSES[int(np.argmax(y[index]))] for index in indices]
     title = "Q5.3.1 validation images and their reconstructions"
     fig = pairs_figure(x[indices], reconstructions, names, PER_CLASS, title)
-    path = Path(out_dir) / "q5_3_1_reconstructions.png"
-    fig.savefig(path, dpi=100)
-    return [path]
+    return [save(fig, Path(out_dir) / "q5_3_1_reconstructions.png")]
 
 
 CHECKS = [
