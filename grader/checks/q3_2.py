@@ -1,4 +1,4 @@
-"""Q3.2 (written; its check counts): the learning rate tuned, 10x and 0.1x of it.
+"""Q3.2 (written, not scored): the learning rate tuned, 10x and 0.1x of it.
 
 The check trains the handout's network on NIST36 as Q3.1 does (``q3_common``), at each rate of
 ``SWEEP_FACTORS`` times Q3.1's, over ``SWEEP_EPOCHS`` epochs; the grader draws the curves. A

@@ -1,4 +1,4 @@
-"""Q3.3 (written; its checks count): the first layer's weights as images.
+"""Q3.3 (written, not scored): the first layer's weights as images.
 
 ``run_q3.weight_grid`` is checked on images made here (a bright top row shows a transposed
 tile); the grader draws the first-layer weights before and after Q3.1's training on NIST36

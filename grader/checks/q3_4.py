@@ -1,4 +1,4 @@
-"""Q3.4 (written; its checks count): the confusion matrix.
+"""Q3.4 (written, not scored): the confusion matrix.
 
 ``run_q3.confusion_matrix`` is checked on labels and probabilities made here (repeated
 (true, predicted) pairs catch fancy-index increments); the grader draws the confusion matrix
