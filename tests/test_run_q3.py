@@ -76,12 +76,14 @@ def _assert_png(path):
 # ----------------------------------------------------------------------------- Q3.1 fast
 @pytest.mark.q3_1
 def test_training_fits_separable_data(run_q3, nn, tmp_path):
-    x, y = clusters(seed=1)
-    valid_x, valid_y = clusters(seed=1, n_per_class=6, sample=1)
-    params = _init(nn, (16, 8, 4))
+    inputs = q3_1.clusters_inputs()  # the grader's clusters and settings
+    x, y, valid_x, valid_y = (inputs["c0_" + k] for k in ("x", "y", "valid_x", "valid_y"))
+    learning_rate, batch_size, epochs = (
+        inputs["c0_" + k] for k in ("learning_rate", "batch_size", "epochs")
+    )
+    params = _init(nn, (*inputs["c0_init_Wlayer1"].shape, inputs["c0_init_Woutput"].shape[1]))
     before = {k: np.array(params[k]) for k in PARAM_KEYS}
-    epochs = q3_1.CLUSTER_EPOCHS
-    _, history = _train(run_q3, x, y, valid_x, valid_y, params, 0.1, 5, epochs)
+    _, history = _train(run_q3, x, y, valid_x, valid_y, params, learning_rate, batch_size, epochs)
 
     loss, acc, valid_acc = history["train_loss"], history["train_acc"], history["valid_acc"]
     assert loss[0] < q3_1.UNTRAINED_LOSS, q3_1.SUMMED_LOSS.format(loss=loss[0])

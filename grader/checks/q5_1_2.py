@@ -40,6 +40,8 @@ STEPS_DIFFER = (
 )
 # A constant gradient: the steps, and the limit they approach.
 CONSTANT_STEPS, CONSTANT_RATE = 60, 0.01
+# The first two steps (-0.01, -0.019) to this relative tolerance; the last within 1% of -0.1.
+CONSTANT_RTOL, LIMIT_RTOL = 1e-6, 0.01
 FIRST_CONSTANT_STEP = "the first step should be -learning_rate * grad = -0.01; got {got:.4g}"
 SECOND_STEP = "the second step should be 0.9 * (-0.01) - 0.01 = -0.019; got {got:.4g}"
 LIMIT_STEP = (
@@ -194,11 +196,11 @@ def judge_constant_gradient(inputs, out):
     _key_error(out)
     positions = array(out, "positions", "the position after each step", shape=(inputs["n_steps"],))
     steps = np.diff(np.concatenate([[0.0], positions]))
-    if not np.isclose(steps[0], -0.01, rtol=1e-6):
+    if not np.isclose(steps[0], -0.01, rtol=CONSTANT_RTOL):
         raise Fail(FIRST_CONSTANT_STEP.format(got=steps[0]))
-    if not np.isclose(steps[1], -0.019, rtol=1e-6):
+    if not np.isclose(steps[1], -0.019, rtol=CONSTANT_RTOL):
         raise Fail(SECOND_STEP.format(got=steps[1]))
-    if not np.isclose(steps[-1], -0.1, rtol=0.01):
+    if not np.isclose(steps[-1], -0.1, rtol=LIMIT_RTOL):
         raise Fail(LIMIT_STEP.format(got=steps[-1]))
 
 
