@@ -23,12 +23,10 @@ from coursedata import CLASSES, load_nist36
 from coursedata.figures import loss_figure, pairs_figure, save
 from grader.checks import q5_1_1, q5_1_2, q5_2, q5_3_1, q5_3_2
 from grader.checks.q5_common import (
-    HANDOUT,
     HIDDEN_SIZE,
     IN_SIZE,
     LAYERS,
     PARAM_KEYS,
-    SEED,
     dump,
     params_out,
     random_autoencoder,
@@ -396,9 +394,9 @@ def test_average_psnr_averages_the_images_not_the_pixels(run_q5):
 def trained_autoencoder(run_q5):
     """One training run on NIST36 with the handout's defaults, shared by the slow checks."""
     x, _ = load_nist36("train")
-    np.random.seed(SEED)
+    np.random.seed(q5_2.SEED)
     params = run_q5.init_autoencoder(x.shape[1], HIDDEN_SIZE)
-    history = run_q5.train_autoencoder(x, params, **HANDOUT)
+    history = run_q5.train_autoencoder(x, params, **q5_2.HANDOUT)
     return params, np.asarray(history, dtype=float).ravel()
 
 

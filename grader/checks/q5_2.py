@@ -17,10 +17,10 @@ import numpy as np
 from grader.check import Check, Fail, array, number
 from grader.checks.nist36 import nist36_missing
 from grader.checks.q5_common import (
-    HANDOUT,
+    HIDDEN_SIZE,
+    IN_SIZE,
     LAYERS,
     PARAM_KEYS,
-    TRAIN_BUDGET,
     dump,
     floats,
     params_for,
@@ -28,12 +28,16 @@ from grader.checks.q5_common import (
     random_autoencoder,
     sizes_of,
     trained,
-    training_inputs,
     xavier_autoencoder,
     xavier_bounds,
 )
 
 FAST_BUDGET = 60
+# The NIST36 training (shared by Q5.3.1 and Q5.3.2): the handout's defaults, this seed.
+HANDOUT = {"learning_rate": 3e-5, "batch_size": 36, "epochs": 100, "decay_every": 20, "decay": 0.9}
+SEED = 0
+# The reference trains in 40-80 s on one core; slower correct code must still finish.
+TRAIN_BUDGET = 900
 # The loss against the oracle's total squared error.
 LOSS_RTOL, LOSS_ATOL = 1e-7, 1e-12
 # Gradients against central differences (step GRADIENT_EPS): the largest relative error.
@@ -144,6 +148,13 @@ def nist36_history_task(sub, inputs):
 
 
 # ============================================================================ judge side
+def training_inputs() -> dict:
+    """What the NIST36 training (``q5_common.trained``) is given: the handout's settings, the
+    seed, and the Xavier bounds of the 1024-32-32-32-1024 network."""
+    bounds = xavier_bounds(IN_SIZE, HIDDEN_SIZE)
+    return {"settings": dict(HANDOUT), "seed": SEED, "xavier_bounds": bounds}
+
+
 def _cases(seed, shapes, kink_free=False):
     """Random autoencoders and batches; with ``kink_free`` every hidden pre-activation is
     kept at least 1e-3 away from ReLU's kink (central differences are exact there)."""

@@ -16,14 +16,13 @@ import numpy as np
 from coursedata import CLASSES, load_nist36
 from grader.check import Check, Fail, array
 from grader.checks.nist36 import nist36_missing
+from grader.checks.q5_2 import TRAIN_BUDGET, training_inputs
 from grader.checks.q5_common import (
     PARAM_KEYS,
-    TRAIN_BUDGET,
     floats,
     nist36_reconstructions_task,
     params_for,
     random_autoencoder,
-    training_inputs,
 )
 
 FAST_BUDGET = 60

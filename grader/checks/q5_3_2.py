@@ -15,11 +15,10 @@ import numpy as np
 from coursedata import load_nist36
 from grader.check import Check, Fail, array, number
 from grader.checks.nist36 import nist36_missing, official_data
+from grader.checks.q5_2 import TRAIN_BUDGET, training_inputs
 from grader.checks.q5_common import (
-    TRAIN_BUDGET,
     floats,
     nist36_reconstructions_task,
-    training_inputs,
 )
 
 FAST_BUDGET = 60

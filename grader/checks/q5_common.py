@@ -22,11 +22,6 @@ LAYERS = ("layer1", "layer2", "layer3", "output")
 PARAM_KEYS = tuple(p + name for name in LAYERS for p in ("W", "b"))
 IN_SIZE, HIDDEN_SIZE = 1024, 32
 
-# The NIST36 training (Q5.2, shared by Q5.3.1 and Q5.3.2): the handout's defaults.
-HANDOUT = {"learning_rate": 3e-5, "batch_size": 36, "epochs": 100, "decay_every": 20, "decay": 0.9}
-SEED = 0
-# The reference trains in 40-80 s on one core; slower correct code must still finish.
-TRAIN_BUDGET = 900
 MISSING_PARAMS = (
     "the autoencoder has four layers named {layers}: {what} should hold the parameters "
     "{keys}; missing {missing}, unexpected {extra}"
@@ -103,8 +98,10 @@ _CACHE: dict = {}
 
 def trained(sub, inputs):
     """``(params, history)`` of the handout's training on NIST36, once per process (its
-    exception too, raised again). When Q5.2's process already trained it, its parameters
-    arrive in ``inputs`` as ``shared_<name>`` (and the history is None)."""
+    exception too, raised again), with what ``q5_2.training_inputs`` gives: ``settings``
+    (``train_autoencoder``'s keywords), ``seed`` and ``xavier_bounds``. When Q5.2's process
+    already trained it, its parameters arrive in ``inputs`` as ``shared_<name>`` (and the
+    history is None)."""
     shared = {k.removeprefix("shared_"): v for k, v in (inputs or {}).items()
               if k.startswith("shared_")}  # fmt: skip
     if shared:
@@ -117,11 +114,13 @@ def trained(sub, inputs):
             run_q5 = sub.load("run_q5")
             x, _ = load_nist36("train")
             row_bias = _row_bias(sub)  # before seeding: the probe draws random numbers
-            np.random.seed(SEED)  # the same draws and batches as init_autoencoder then training
+            np.random.seed(
+                inputs["seed"]
+            )  # the draws and batches of init_autoencoder, then training
             params = xavier_autoencoder(x.shape[1], HIDDEN_SIZE, inputs["xavier_bounds"])
             if row_bias:
                 params = {k: v.reshape(1, -1) if k[0] == "b" else v for k, v in params.items()}
-            history = run_q5.train_autoencoder(x, params, **HANDOUT)
+            history = run_q5.train_autoencoder(x, params, **inputs["settings"])
             value = (params, history)
         except Exception as exc:
             value = exc
@@ -151,11 +150,6 @@ def xavier_bounds(in_size, hidden) -> list[float]:
 
     sizes = sizes_of(in_size, hidden)
     return [oracle.xavier_bound(n_in, n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-
-
-def training_inputs() -> dict:
-    """What the NIST36 training needs from the grader: the initialisation's bounds."""
-    return {"xavier_bounds": xavier_bounds(IN_SIZE, HIDDEN_SIZE)}
 
 
 def random_autoencoder(rng, d, h) -> dict:
