@@ -33,16 +33,13 @@ from grader.checks.torchnets import (
     as_numpy,
     batches,
     custom_shape,
-    history_arrays,
     linear,
     loss_acc,
     modes,
     network_summary,
-    predict,
     recorder,
     torch_cpu,
-    trained_once,
-    trained_pair,
+    training_run,
 )
 
 # ================================================================ the bar, the messages
@@ -159,15 +156,12 @@ def fc_training_task(sub, inputs):
     torch = torch_cpu()
     run = sub.load("run_q6_1_1")
     epochs, seed = int(inputs["epochs"]), int(inputs["seed"])
-
-    def train():
-        model, history = trained_pair(
-            run.train_fc(epochs=epochs, seed=seed, device="cpu"), "train_fc"
-        )
-        x = torch.as_tensor(coursedata.load_nist36("valid")[0], dtype=torch.float32)
-        return history_arrays(history) | {"logits": predict(model, x, "the trained network")}
-
-    return trained_once((run.train_fc, epochs, seed), train)
+    return training_run(
+        (run.train_fc, epochs, seed),
+        "train_fc",
+        lambda: run.train_fc(epochs=epochs, seed=seed, device="cpu"),
+        lambda: torch.as_tensor(coursedata.load_nist36("valid")[0], dtype=torch.float32),
+    )
 
 
 # ================================================================ in the grader's process

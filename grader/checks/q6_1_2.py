@@ -22,14 +22,7 @@ from grader.checks.q6_common import (
     training_inputs,
 )
 from grader.checks.q6_data import nist36_valid_labels
-from grader.checks.torchnets import (
-    cnn_task,
-    history_arrays,
-    predict,
-    torch_cpu,
-    trained_once,
-    trained_pair,
-)
+from grader.checks.torchnets import cnn_task, torch_cpu, training_run
 
 # ================================================================ the bar, the messages
 # The reference CNN reaches 92.6% on the bundled NIST36 stand-in after these 10 epochs (75.4%
@@ -70,15 +63,16 @@ def cnn_training_task(sub, inputs):
     run = sub.load("run_q6_1_2")
     epochs, seed = int(inputs["epochs"]), int(inputs["seed"])
 
-    def train():
-        model, history = trained_pair(
-            run.train_cnn(epochs=epochs, seed=seed, device="cpu"), "train_cnn"
-        )
+    def images():
         x = torch.as_tensor(coursedata.load_nist36("valid")[0], dtype=torch.float32)
-        images = run.nist36_images(x)
-        return history_arrays(history) | {"logits": predict(model, images, "the trained CNN")}
+        return run.nist36_images(x)
 
-    return trained_once((run.train_cnn, epochs, seed), train)
+    return training_run(
+        (run.train_cnn, epochs, seed),
+        "train_cnn",
+        lambda: run.train_cnn(epochs=epochs, seed=seed, device="cpu"),
+        images,
+    )
 
 
 # ================================================================ in the grader's process

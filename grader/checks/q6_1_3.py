@@ -20,14 +20,7 @@ from grader.checks.q6_common import (
     training_inputs,
 )
 from grader.checks.q6_data import cifar10_available, cifar10_root, cifar10_test_labels
-from grader.checks.torchnets import (
-    cnn_task,
-    history_arrays,
-    predict,
-    torch_cpu,
-    trained_once,
-    trained_pair,
-)
+from grader.checks.torchnets import cnn_task, torch_cpu, training_run
 
 # Provisional (docs/questions.md, Q6): never measured on the real data, which this project's
 # machines lack; `python -m benchmarks --q6` measures the reference where the data is. Set so
@@ -45,16 +38,12 @@ def cifar_training_task(sub, inputs):
     torch_cpu()
     run = sub.load("run_q6_1_3")
     epochs, seed, root = int(inputs["epochs"]), int(inputs["seed"]), inputs["root"]
-
-    def train():
-        model, history = trained_pair(
-            run.train_cifar(epochs=epochs, seed=seed, root=root, download=False, device="cpu"),
-            "train_cifar",
-        )
-        test = run.cifar10_datasets(root, download=False)[1]
-        return history_arrays(history) | {"logits": predict(model, test, "the trained CNN")}
-
-    return trained_once((run.train_cifar, epochs, seed, root), train)
+    return training_run(
+        (run.train_cifar, epochs, seed, root),
+        "train_cifar",
+        lambda: run.train_cifar(epochs=epochs, seed=seed, root=root, download=False, device="cpu"),
+        lambda: run.cifar10_datasets(root, download=False)[1],
+    )
 
 
 # ================================================================ in the grader's process

@@ -27,14 +27,7 @@ from grader.checks.q6_common import (
     training_inputs,
 )
 from grader.checks.q6_data import sun_available, sun_labels, sun_root
-from grader.checks.torchnets import (
-    cnn_task,
-    history_arrays,
-    predict,
-    torch_cpu,
-    trained_once,
-    trained_pair,
-)
+from grader.checks.torchnets import cnn_task, torch_cpu, trained_pair, training_run
 
 # ================================================================ the bar, the messages
 # Provisional (docs/questions.md, Q6): never measured on the real data. Set so that any
@@ -92,15 +85,12 @@ def scenes_training_task(sub, inputs):
     torch_cpu()
     run = sub.load("run_q6_1_4")
     epochs, seed, root = int(inputs["epochs"]), int(inputs["seed"]), inputs["root"]
-
-    def train():
-        model, history = trained_pair(
-            run.train_scenes(epochs=epochs, seed=seed, root=root, device="cpu"), "train_scenes"
-        )
-        test = run.sun_datasets(root)[1]
-        return history_arrays(history) | {"logits": predict(model, test, "the trained CNN")}
-
-    return trained_once((run.train_scenes, epochs, seed, root), train)
+    return training_run(
+        (run.train_scenes, epochs, seed, root),
+        "train_scenes",
+        lambda: run.train_scenes(epochs=epochs, seed=seed, root=root, device="cpu"),
+        lambda: run.sun_datasets(root)[1],
+    )
 
 
 # ================================================================ in the grader's process

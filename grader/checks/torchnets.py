@@ -87,6 +87,19 @@ def trained_once(key, train):
     return dict(value)
 
 
+def training_run(key, what: str, train, test) -> dict:
+    """A trained network's history (``history_<key>`` arrays) and its logits on ``test()``
+    (a tensor of inputs or a dataset of ``(image, label)``), trained once per process for
+    ``key``: ``train()`` returns ``(model, history)`` as the function ``what`` does."""
+
+    def run():
+        model, history = trained_pair(train(), what)
+        logits = predict(model, test(), f"the network {what} trained")
+        return history_arrays(history) | {"logits": logits}
+
+    return trained_once(key, run)
+
+
 def recorder(inner):
     """Wraps a model; records ``(training, grad_enabled)`` at each forward."""
     torch = torch_cpu()
