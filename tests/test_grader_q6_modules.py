@@ -48,6 +48,16 @@ print(json.dumps({"checks": checks, "loaded": loaded, "raised": raised,
 """
 
 
+def test_every_q6_question_has_its_module():
+    from grader.checks import question_module
+    from grader.questions import QUESTIONS
+
+    for question in (q for q in QUESTIONS if q.id.startswith("6.")):
+        module = question_module(question.id)
+        assert module.__name__ == "grader.checks.q" + question.id.replace(".", "_")
+        assert module.CHECKS and {c.question for c in module.CHECKS} == {question.id}
+
+
 def test_q6_check_modules_import_without_torch_or_answers():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     code = f"MODULES = {Q6_MODULES!r}\n{PROBE}"
