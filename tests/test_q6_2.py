@@ -13,6 +13,7 @@ from grader.checks.q6_2 import (
     CHANGED_FROZEN,
     FINETUNE_BAR,
     IMAGENET_MEAN,
+    KERNEL_1X1,
     MEAN_COLOUR_MAX,
     N_CLASSES,
     NEVER_RANDOM,
@@ -83,7 +84,7 @@ def test_finetune_model_has_a_new_17_class_classifier(run_q6_2):
     new = model.classifier[1]
     channels = [getattr(new, "in_channels", 0), getattr(new, "out_channels", 0)]
     assert isinstance(new, nn.Conv2d) and channels == [512, 17], NEW_CLASSIFIER.format(got=channels)
-    assert new.kernel_size == (1, 1), f"classifier[1] should have kernel_size=1, got {new}"
+    assert new.kernel_size == (1, 1), KERNEL_1X1.format(got=new.kernel_size)
     model.eval()
     assert tuple(model(torch.rand(2, 3, 224, 224)).shape) == (2, 17)
     assert run_q6_2.finetune_squeezenet(None, 5).classifier[1].out_channels == 5, N_CLASSES

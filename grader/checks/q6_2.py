@@ -66,6 +66,7 @@ NEW_CLASSIFIER = (
     "classifier[1] should be a new nn.Conv2d(512, 17, kernel_size=1) (SqueezeNet's classifier "
     "is a 1x1 convolution); got in/out channels {got}"
 )
+KERNEL_1X1 = "classifier[1] should have kernel_size=1, got {got}"
 N_CLASSES = "finetune_squeezenet(weights, n_classes) should output n_classes classes"
 NOT_FROZEN = "freeze the pretrained parameters (requires_grad = False); still trainable: {names}"
 NEW_FROZEN = "the new classifier[1] must stay trainable: replace it after freezing the rest"
@@ -213,7 +214,7 @@ def judge_finetune_model(inputs, out):
     if not number(out, "new_is_conv", "classifier[1] is a Conv2d") or shape[:2] != [512, 17]:
         raise Fail(NEW_CLASSIFIER.format(got=shape[:2]))
     if shape[2:] != [1, 1]:
-        raise Fail(f"classifier[1] should have kernel_size=1, got {tuple(shape[2:])}")
+        raise Fail(KERNEL_1X1.format(got=tuple(shape[2:])))
     if number(out, "n5_out", "finetune_squeezenet(None, 5).classifier[1]") != 5:
         raise Fail(N_CLASSES)
     logits = array(out, "logits_shape", "the logits' shape", kind="iu").tolist()
