@@ -4,8 +4,7 @@ run with them blocked.
 
 The submission's process imports the check modules for their tasks; a module that imported
 :mod:`grader.oracle` at module level would carry the answers into it. Each module is imported
-in a fresh interpreter. The part modules not yet split into question modules (``q4.py``,
-``q6.py``) are left out until they are.
+in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -25,12 +24,9 @@ from grader.questions import QUESTIONS
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS_DIR = ROOT / "grader" / "checks"
 ANSWERS = ("grader.oracle", "grader.q4_reference", "coursedata.q4_reference", "solutions")
-# The part modules that still mix several questions and import the oracle (to be split).
-UNSPLIT = {"q4", "q6"}
+# Every part is split into question modules (issue 13): every module of grader/checks/.
 MODULES = sorted(
-    f"grader.checks.{path.stem}"
-    for path in CHECKS_DIR.glob("*.py")
-    if path.stem != "__init__" and path.stem not in UNSPLIT
+    f"grader.checks.{path.stem}" for path in CHECKS_DIR.glob("*.py") if path.stem != "__init__"
 )
 Q2_MODULES = [m for m in MODULES if m.startswith("grader.checks.q2_")]
 
