@@ -208,6 +208,8 @@ def test_scripts_run_as_modules(tmp_path):
 def test_fit_on_splits_trains_a_fresh_model_and_measures_it_on_the_test_split(q6):
     from torch.utils.data import TensorDataset
 
+    if missing(q6.train_epoch, q6.evaluate):
+        pytest.skip("fit_on_splits calls train_epoch and evaluate (Q6.1.1), not written yet")
     torch.manual_seed(0)
     x, labels = torch.randn(20, 4), torch.randint(0, 3, (20,))
     train, test = TensorDataset(x[:14], labels[:14]), TensorDataset(x[14:], labels[14:])
