@@ -183,5 +183,9 @@ def run_script(parser, argv, module_name: str, work, *needs, errors=()) -> int:
 
 def _script_name(module_name: str) -> str:
     """``kata.run_q3`` for the module ``module_name`` (also when it runs as ``__main__``)."""
-    spec = getattr(sys.modules.get(module_name), "__spec__", None)
-    return getattr(spec, "name", None) or module_name
+    module = sys.modules.get(module_name)
+    spec = getattr(module, "__spec__", None)
+    if getattr(spec, "name", None):
+        return spec.name
+    path = getattr(module, "__file__", None)  # `python run_q3.py` in a flat folder
+    return os.path.splitext(os.path.basename(path))[0] if path else module_name
