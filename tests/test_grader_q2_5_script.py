@@ -252,6 +252,35 @@ def test_a_correct_inline_gradient_check_earns_q25s_points(tmp_path):
         assert result.outcome == expected, _table(score)
 
 
+def _main_guarded() -> str:
+    """The fixture with its work under ``if __name__ == "__main__":`` (imports stay on top)."""
+    lines = SCRIPT.read_text(encoding="utf-8").splitlines()
+    top = [line for line in lines[:5] if line.startswith(("import", "from", "#"))]
+    body = [("    " + line) if line.strip() else "" for line in lines[len(top) :]]
+    return "\n".join([*top, 'if __name__ == "__main__":', *body]) + "\n"
+
+
+def test_a_main_guarded_script_is_a_script(tmp_path):
+    from grader.implementation import has_main_block, is_import_safe
+
+    assert not has_main_block(SCRIPT) and not is_import_safe(SCRIPT)
+    guarded = tmp_path / "run_q2.py"
+    guarded.write_text(_main_guarded(), encoding="utf-8")
+    assert has_main_block(guarded) and is_import_safe(guarded)
+
+
+@pytest.mark.slow
+def test_a_correct_main_guarded_inline_gradient_check_earns_q25s_points(tmp_path):
+    """Import-safe (its work is under the main guard), yet a script: the function checks are
+    left out (not "not submitted", which would halve the points), the script checks run it."""
+    from grader.implementation import has_main_block, is_import_safe
+
+    folder = _folder(tmp_path, "guarded", _main_guarded())
+    assert is_import_safe(folder / "run_q2.py") and has_main_block(folder / "run_q2.py")
+    score = _grade(folder)
+    assert (score.score, score.max_score) == (5, 5), _table(score)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_a_wrong_inline_gradient_check_does_not(name, tmp_path):
