@@ -82,22 +82,44 @@ WRONG = {
         ],
         "keeps no copy of params",
     ),
-    "trains_after": (
-        [
-            (
-                "print('total {:e}'.format(total_error))\n",
-                "print('total {:e}'.format(total_error))\n"
-                "for k in ['Wlayer1', 'blayer1', 'Woutput', 'boutput']:\n"
-                "    params[k] -= 0.1 * params['grad_' + k]\n",
-            )
-        ],  # fmt: skip
-        "Put Q2.5 at the end",
-    ),
     "crashes": (
         [("total_error = 0\n", "total_error = 0\nraise ValueError('oops')\n")],
         "did not run to its end",
     ),
 }
+
+
+def _moved_before_training() -> str:
+    """Q2.5's block (backprop on all the data, the snapshot, the checker, the error loop)
+    moved before the training loop: "you can do this before or after training"."""
+    text = SCRIPT.read_text(encoding="utf-8")
+    start = text.index("# backprop on all the data, to compare with\n")
+    block = text[start:]
+    at = text.index("# Q 2.4\n")
+    return text[:at] + block + "\n" + text[at:start]
+
+
+def _in_a_main_function() -> str:
+    """Everything after the imports inside ``def main():``, called under the main guard."""
+    lines = SCRIPT.read_text(encoding="utf-8").splitlines()
+    top = [line for line in lines[:5] if line.startswith(("import", "from", "#"))]
+    body = [("    " + line) if line.strip() else "" for line in lines[len(top) :]]
+    tail = ['if __name__ == "__main__":', "    main()"]
+    return "\n".join([*top, "def main():", *body, *tail]) + "\n"
+
+
+def _trains_after() -> str:
+    """The handout's order, then more training after the error loop."""
+    return SCRIPT.read_text(encoding="utf-8") + (
+        "for itr in range(50):\n"
+        "    for xb, yb in get_random_batches(x, y, 5):\n"
+        "        h1 = forward(xb, params, 'layer1')\n"
+        "        probs = forward(h1, params, 'output', softmax)\n"
+        "        backwards(backwards(probs - yb, params, 'output', linear_deriv), params,\n"
+        "                  'layer1', sigmoid_deriv)\n"
+        "        for k in ['Wlayer1', 'blayer1', 'Woutput', 'boutput']:\n"
+        "            params[k] -= 1e-3 * params['grad_' + k]\n"
+    )
 
 
 def _edited(edits) -> str:
@@ -269,15 +291,18 @@ def test_a_main_guarded_script_is_a_script(tmp_path):
     assert has_main_block(guarded) and is_import_safe(guarded)
 
 
-@pytest.mark.slow
-def test_a_correct_main_guarded_inline_gradient_check_earns_q25s_points(tmp_path):
-    """Import-safe (its work is under the main guard), yet a script: the function checks are
-    left out (not "not submitted", which would halve the points), the script checks run it."""
-    from grader.implementation import has_main_block, is_import_safe
+ACCEPTED = {
+    "main_guarded": _main_guarded,  # import-safe, yet a script: the function checks left out
+    "before_training": _moved_before_training,
+    "trains_after": _trains_after,
+    "in_a_main_function": _in_a_main_function,
+}
 
-    folder = _folder(tmp_path, "guarded", _main_guarded())
-    assert is_import_safe(folder / "run_q2.py") and has_main_block(folder / "run_q2.py")
-    score = _grade(folder)
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
+def test_a_correct_inline_gradient_check_in_another_arrangement_earns_q25s_points(name, tmp_path):
+    score = _grade(_folder(tmp_path, name, ACCEPTED[name]()))
     assert (score.score, score.max_score) == (5, 5), _table(score)
 
 

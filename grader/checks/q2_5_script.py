@@ -9,10 +9,11 @@ to call (they are left out: :class:`grader.implementation.ScriptLacks`); these c
 script instead, under a budget, in the submission's process, and judge the values it leaves:
 
 * the task runs ``run_q2.py`` as ``python run_q2.py`` would (``__name__ == "__main__"``, the
-  submission's ``nn.py``, numpy seeded, its output kept out of the grader's) and returns the
-  final ``params``, every other dict holding the toy network's parameters (the snapshot
-  ``params_orig``) and every candidate data set ((N, 2) inputs beside (N, 4) one-hot labels:
-  ``x, y``, the last batch ``xb, yb``);
+  submission's ``nn.py``, numpy seeded, its output kept out of the grader's) and returns, as
+  they were when the handout's given ``total_error`` loop last changed it (the end of Q2.5's
+  block, before or after training), else at the end: ``params``, every other dict holding
+  the toy network's parameters (the snapshot ``params_orig``) and every candidate data set
+  ((N, 2) inputs beside (N, 4) one-hot labels: ``x, y``, the last batch ``xb, yb``);
 * the judge, in the grader's process, computes the toy network's exact gradient at the final
   parameters on that data with :mod:`grader.oracle` and compares the script's numerical
   gradients with it; the snapshot tells whether the parameters were restored and that the
@@ -67,10 +68,10 @@ UNCHANGED = (
     "write the numerical gradients into params['grad_' + k]. " + HOW
 )
 TRAINED_AFTER = (
-    "the parameters at the end of run_q2.py are not those of params_orig (taken before the "
-    "gradient check): something changed them after Q2.5's block (training after it?). Put "
-    "Q2.5 at the end of run_q2.py, as the handout's starter has it, so that params holds its "
-    "numerical gradients when the script ends."
+    "the parameters in params are not those of params_orig (taken before the gradient "
+    "check): something changed them after Q2.5's block (training after it?). The grader "
+    "reads params when the handout's total_error loop ends (else at the end of run_q2.py): "
+    "keep that loop right after your gradient check, as the handout's starter has it."
 )
 NOT_RESTORED = (
     "params[{key!r}] differs from params_orig[{key!r}] by {diff:.1e} after the gradient "
@@ -128,6 +129,69 @@ def _data_sets(namespace) -> list[tuple[np.ndarray, np.ndarray]]:
     return found[:MAX_FOUND]
 
 
+def _state(namespace) -> dict:
+    """Copies of what the judges read in the script's namespace: ``params``, the other dicts
+    of the toy network's parameters (snapshots) and the candidate data sets."""
+    out = {}
+    params = namespace.get("params")
+    out["has_params"] = int(_toy_dict(params))
+    if _toy_dict(params):
+        for key, value in params.items():
+            if isinstance(key, str) and (key in TOY_SHAPES or key[5:] in TOY_SHAPES):
+                out["p_" + key] = np.array(value, dtype=float)
+    copies = [v for v in namespace.values() if _toy_dict(v) and v is not params]
+    for i, copy in enumerate(copies[:MAX_FOUND]):
+        for key in TOY_SHAPES:
+            out[f"s{i}_{key}"] = np.array(copy[key], dtype=float)
+            if "grad_" + key in copy:
+                out[f"s{i}_grad_{key}"] = np.array(copy["grad_" + key], dtype=float)
+    out["n_snapshots"] = min(len(copies), MAX_FOUND)
+    data = _data_sets(namespace)
+    for i, (xs, ys) in enumerate(data):
+        out[f"d{i}_x"], out[f"d{i}_y"] = np.array(xs, dtype=float), np.array(ys, dtype=float)
+    out["n_data"] = len(data)
+    return out
+
+
+class _AfterTheCheck:
+    """A trace of the script's own lines (its top level, and the functions it defines, such as
+    a ``main()``) that keeps the state each time the handout's ``total_error`` changes: the
+    given error loop closes Q2.5's block, so its last change is the state Q2.5 left, also when
+    training comes after it ("you can do this before or after training the network"). A
+    script without that loop is judged on what its ``main()`` (or its top level) ends with.
+    The submission's other files (``nn.py``) and the libraries are not traced."""
+
+    def __init__(self, code):
+        self.filename = code.co_filename
+        self.total, self.state, self.returned = None, None, None
+
+    def __call__(self, frame, event, arg):  # sys.settrace: a new frame
+        return self._line if frame.f_code.co_filename == self.filename else None
+
+    def _line(self, frame, event, arg):
+        namespace = frame.f_locals
+        total = namespace.get("total_error")
+        if total is not None and total is not self.total:
+            self.total, self.state = total, _state(namespace)
+        elif event == "return" and _toy_dict(namespace.get("params")):
+            self.returned = _state(namespace)  # a main() that ends with its params
+        return self._line
+
+    def result(self, namespace) -> dict:
+        """The state Q2.5 left: at the last change of total_error, else at the end."""
+        self._line(_Frame(namespace), "end", None)  # a change on the script's last line
+        if self.state is not None:
+            return self.state
+        if self.returned is not None and not _toy_dict(namespace.get("params")):
+            return self.returned
+        return _state(namespace)
+
+
+class _Frame:
+    def __init__(self, namespace):
+        self.f_locals = namespace
+
+
 def script_task(sub, inputs):
     """Run the submission's run_q2.py as a script; return what its Q2.5 block left."""
     import builtins
@@ -145,9 +209,14 @@ def script_task(sub, inputs):
     out = {}
     argv, sys.argv = sys.argv, [str(path)]
     printed = io.StringIO()
+    trace = _AfterTheCheck(code)
     try:
         with contextlib.redirect_stdout(printed):
-            exec(code, namespace)
+            sys.settrace(trace)
+            try:
+                exec(code, namespace)
+            finally:
+                sys.settrace(None)
     except SystemExit as exc:  # a script may end with sys.exit(): its values stay
         if exc.code not in (None, 0):
             out["error"] = f"it called sys.exit({exc.code!r})"
@@ -156,23 +225,7 @@ def script_task(sub, inputs):
     finally:
         sys.argv = argv
     out["printed"] = printed.getvalue()[-2000:]
-    params = namespace.get("params")
-    out["has_params"] = int(_toy_dict(params))
-    if _toy_dict(params):
-        for key, value in params.items():
-            if isinstance(key, str) and (key in TOY_SHAPES or key[5:] in TOY_SHAPES):
-                out["p_" + key] = np.asarray(value, dtype=float)
-    copies = [v for v in namespace.values() if _toy_dict(v) and v is not params]
-    for i, copy in enumerate(copies[:MAX_FOUND]):
-        for key in TOY_SHAPES:
-            out[f"s{i}_{key}"] = np.asarray(copy[key], dtype=float)
-            if "grad_" + key in copy:
-                out[f"s{i}_grad_{key}"] = np.asarray(copy["grad_" + key], dtype=float)
-    out["n_snapshots"] = min(len(copies), MAX_FOUND)
-    data = _data_sets(namespace)
-    for i, (xs, ys) in enumerate(data):
-        out[f"d{i}_x"], out[f"d{i}_y"] = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-    out["n_data"] = len(data)
+    out.update(trace.result(namespace))
     return out
 
 
