@@ -129,7 +129,9 @@ def training_parser(
     parser.add_argument(
         "--epochs", type=int, default=epochs, help=f"{epochs_help or 'epochs'} (default {epochs})"
     )
-    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"default {batch_size}")
+    parser.add_argument(
+        "--batch-size", type=int, default=batch_size, help=f"batch size (default {batch_size})"
+    )
     parser.add_argument(lr_flag, type=float, default=lr, help=f"learning rate (default {lr:g})")
     parser.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")
     parser.add_argument("--out", default=out, help=f"output folder (default {out}/)")
