@@ -1,4 +1,4 @@
-"""Q2.5 written inline in the handout's ``run_q2.py`` script (``grader/checks/q2_5_script.py``).
+"""Q2.5 written inline in the handout's ``run_q2.py`` script (``grader/checks/script_q2_5.py``).
 
 A student who fills the handout's starter ``run_q2.py`` writes the gradient checker as
 module-level code: no ``numerical_gradients`` function for Q2.5's other checks to call. The
@@ -21,8 +21,8 @@ from grading import verdict
 
 from grader import oracle
 from grader.check import Fail
-from grader.checks import q2_5_script, question_checks
-from grader.checks.q2_5_script import (
+from grader.checks import question_checks, script_q2_5
+from grader.checks.script_q2_5 import (
     GRADIENT_TOLERANCE,
     NO_SNAPSHOT,
     NOT_RESTORED,
@@ -142,7 +142,7 @@ def _checks():
     """Q2.5's checks with the script ones (once, whether or not the question lists them)."""
     checks = question_checks("2.5")
     names = {c.name for c in checks}
-    return checks + [c for c in q2_5_script.CHECKS if c.name not in names]
+    return checks + [c for c in script_q2_5.CHECKS if c.name not in names]
 
 
 def _grade(folder: Path):
@@ -177,15 +177,15 @@ def test_the_fixture_is_a_script_without_numerical_gradients():
 def test_the_script_checks_leave_packages_to_the_other_checks(package, tmp_path):
     if package == "solutions" and not (ROOT / "solutions").is_dir():
         pytest.skip("student release: no solutions/")
-    for check in q2_5_script.CHECKS:
+    for check in script_q2_5.CHECKS:
         outcome, message = verdict(check, resolve(package), tmp_path)
         assert outcome == "not provided" and "numerical_gradients" in message, message
 
 
 def test_script_checks_weigh_the_questions_points_and_belong_to_it():
-    assert {c.question for c in q2_5_script.CHECKS} == {"2.5"}
-    assert all(c.weight > 0 and not c.feedback for c in q2_5_script.CHECKS)
-    assert all(c.budget >= 120 for c in q2_5_script.CHECKS)  # 500 epochs run first
+    assert {c.question for c in script_q2_5.CHECKS} == {"2.5"}
+    assert all(c.weight > 0 and not c.feedback for c in script_q2_5.CHECKS)
+    assert all(c.budget >= 120 for c in script_q2_5.CHECKS)  # 500 epochs run first
 
 
 # ----------------------------------------------------------------------------- judges
@@ -268,7 +268,7 @@ def test_a_script_that_stopped_or_left_nothing_fails_saying_so():
 def test_a_correct_inline_gradient_check_earns_q25s_points(tmp_path):
     score = _grade(_folder(tmp_path, "right", SCRIPT.read_text(encoding="utf-8")))
     assert (score.score, score.max_score) == (5, 5), _table(score)
-    script_checks = {c.name for c in q2_5_script.CHECKS}
+    script_checks = {c.name for c in script_q2_5.CHECKS}
     for result in score.checks:  # the function checks are left out, the script's carry it
         expected = "passed" if result.name in script_checks else "not provided"
         assert result.outcome == expected, _table(score)
@@ -326,5 +326,5 @@ def test_a_script_defining_numerical_gradients_is_graded_by_the_function_checks(
     solution = solution.replace("from .util import", "from util import")
     score = _grade(_folder(tmp_path, "function", solution + "\nprint('trains at import')\n"))
     assert (score.score, score.max_score) == (5, 5), _table(score)
-    script_checks = {c.name for c in q2_5_script.CHECKS}
+    script_checks = {c.name for c in script_q2_5.CHECKS}
     assert all(c.outcome == "not provided" for c in score.checks if c.name in script_checks)
