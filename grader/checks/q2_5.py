@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.check import Check, Fail, close
+from grader.checks import script_q2_5
 from grader.checks.arrays import key_list, keys_text, value_of
 
 # the numerical gradient of a loss whose gradient is known, with eps = 1e-6
@@ -243,4 +244,6 @@ CHECKS = [
     Check("2.5", "leaves params as they were", 1,
           known_task, judge_params_restored, known_inputs(53, 1e-6), budget=60,
           modules=("run_q2",)),
+    # the same question written inline in the handout's run_q2.py script
+    *script_q2_5.CHECKS,
 ]  # fmt: skip
