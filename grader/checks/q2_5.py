@@ -4,6 +4,10 @@ Everything that decides Q2.5: the checks, tolerances and teaching messages. The 
 gradients are exact (a loss with a known gradient) or the grader's own central differences
 (:mod:`grader.oracle`, imported by the judge when it runs). The losses the task hands the
 submission are no handout answer.
+
+A ``run_q2.py`` written as the handout's script, Q2.5 inline and no ``numerical_gradients``,
+is graded by :mod:`grader.checks.script_q2_5`'s checks, listed here too: each set is left out
+(not provided) where the other applies.
 """
 
 from __future__ import annotations
