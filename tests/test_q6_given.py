@@ -242,7 +242,7 @@ def test_report_writes_the_curves_and_prints_the_summary(q6, tmp_path, capsys):
 def test_a_q6_script_trains_and_reports_through_its_main(tmp_path, monkeypatch, capsys):
     """Q6.1.4's main on a tiny SUN folder: the given plumbing from the command line to the
     curves (the datasets' own scripts are not gradable offline)."""
-    from test_q6_1_4 import write_sun
+    from q6_fakes import write_sun
 
     import solutions.run_q6_1_4 as script
 
