@@ -28,6 +28,7 @@ def preload() -> None:
     import grader.grade  # noqa: F401
     import grader.html_report  # noqa: F401
     import grader.libraries  # noqa: F401
+    import grader.oracle  # noqa: F401  (the judges import it when they run)
     import grader.report  # noqa: F401
     import grader.scoring  # noqa: F401
     import grader.submission  # noqa: F401

@@ -90,7 +90,6 @@ CHILD_FILES = (
     "grader/check.py",
     "grader/implementation.py",
     "grader/shims.py",
-    "grader/oracle.py",
     "grader/pages.py",
     "grader/questions.py",
     # the student release's public face (absent from the instructor's tree: skipped)
@@ -100,6 +99,10 @@ CHILD_FILES = (
     "grader/public_expected.npz",
 )
 CHILD_FOLDERS = ("grader/checks", "coursedata")
+# Not bound into the child although in those folders: the answers' builders (the trained Q4.4
+# classifier's maker, a backprop of the 1024-64-36 network; the stand-in's maker). The oracle
+# (grader/oracle.py) is not bound either: the tasks never use it, the judges do, here.
+CHILD_HIDDEN_FILES = ("coursedata/q4_reference.py", "coursedata/build_standin.py")
 # The kata's given util.py, used where a flat submission's util.py is the handout's.
 GIVEN_FILES = ("kata/__init__.py", "kata/util.py")
 # Data files no task reads from the data folder (a task that needs one gets it by path in its
@@ -300,6 +303,7 @@ def _project_binds(spec: dict) -> list[str]:
     files = [*CHILD_FILES, *GIVEN_FILES]
     for folder in CHILD_FOLDERS:
         files += [str(p.relative_to(ROOT)) for p in sorted((ROOT / folder).glob("*.py"))]
+    files = [f for f in files if f not in CHILD_HIDDEN_FILES]
     for rel in files:
         path = ROOT / rel
         if path.is_file():

@@ -109,6 +109,17 @@ HOSTILE = {
         "def softmax(x):\n    from grader import oracle\n    return oracle.softmax(x)\n",
         "ImportError",
     ),
+    "reads_the_oracle_source": (  # the file, not the module: the child has no such file
+        textwrap.dedent(
+            f"""
+            def softmax(x):
+                namespace = {{}}
+                exec(open({str(ROOT / "grader" / "oracle.py")!r}).read(), namespace)
+                return namespace["softmax"](x)
+            """
+        ),
+        "FileNotFoundError",
+    ),
     "reads_the_reference_network": (
         textwrap.dedent(
             f"""

@@ -36,13 +36,6 @@ def question_module(question_id: str) -> ModuleType | None:
     except ModuleNotFoundError as exc:
         if exc.name != name:
             raise
-    # Transitional: a part not yet split into question modules (grader/checks/q4.py).
-    part = f"grader.checks.q{question_id.split('.')[0]}"
-    try:
-        return importlib.import_module(part)
-    except ModuleNotFoundError as exc:
-        if exc.name != part:
-            raise
     return None
 
 
