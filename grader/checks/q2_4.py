@@ -43,7 +43,7 @@ FRESH_ORDER = (
 SAME_ROWS = "each batch has as many x rows as y rows"
 EVERY_BATCH = "every batch should have {batch_size} rows"
 PARTIAL_BATCH = "only the {leftover} left over by a partial last batch may be dropped"
-BATCHES_IN_PLACE = "changed x or y in place: index copies (x[idx]), don't shuffle x"  # feedback
+BATCHES_IN_PLACE = "index copies (x[idx]), don't shuffle x"  # feedback (no points)
 SHARED_MEMORY = "index with an array of indices (x[idx]) to get independent copies"
 # train on four separable clusters: the history's loss falls below this fraction of its
 # first epoch's; the returned params' loss below this fraction of the initial one, with at
@@ -224,7 +224,7 @@ def judge_batches_untouched(inputs, out):
     for c, (n, d, k, batch_size) in enumerate(inputs["cases"]):
         call_text, _, _, _ = _batch_summary(out, c, 0, n, d, k, batch_size)
         if number(out, f"c{c}_changed", "changed"):
-            raise Fail(f"{call_text} {BATCHES_IN_PLACE}")
+            raise Fail(f"{call_text} changed x or y in place: {BATCHES_IN_PLACE}")
 
 
 def judge_batches_fresh(inputs, out):
