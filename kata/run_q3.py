@@ -17,7 +17,6 @@ of ``nn.py`` on NIST36 (``coursedata.load_nist36``) and writes into ``--out`` (d
   most confused pairs of classes).
 """
 
-import argparse
 import pickle
 import sys
 from pathlib import Path
@@ -25,8 +24,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from coursedata import CLASSES, load_nist36, nist36_source, progress
-from coursedata.scripts import add_threads_argument, require, use_threads
+from coursedata import load_nist36, nist36_source, progress
+from coursedata.figures import confused_pairs, confusion_figure, save
+from coursedata.scripts import run_script, training_parser
 
 from .nn import *
 from .util import *
@@ -220,27 +220,12 @@ def most_confused_pairs(confusion, k=5):
         ``(class a, class b, count)``, where count adds both directions (a taken for b and b
         for a), most confused first.
     """
-    confusion = np.asarray(confusion)
-    both = np.triu(confusion + confusion.T, k=1)
-    order = np.argsort(both, axis=None)[::-1][:k]
-    rows, cols = np.unravel_index(order, both.shape)
-    return [(CLASSES[i], CLASSES[j], int(both[i, j])) for i, j in zip(rows, cols)]
+    return confused_pairs(confusion, k)
 
 
 def plot_confusion(confusion, path, title="Q3.4 confusion matrix (test set)"):
     """Show a 36x36 confusion matrix with the classes A-Z0-9 on both axes (given)."""
-    fig = Figure(figsize=(8, 7), layout="constrained")
-    ax = fig.subplots()
-    image = ax.imshow(confusion, cmap="viridis", interpolation="nearest")
-    fig.colorbar(image, ax=ax, shrink=0.8, label="test samples")
-    ticks = np.arange(len(CLASSES))
-    ax.set_xticks(ticks, list(CLASSES), fontsize=7)
-    ax.set_yticks(ticks, list(CLASSES), fontsize=7)
-    ax.set(xlabel="predicted class", ylabel="true class", title=title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    return path
+    return save(confusion_figure(confusion, title), path)
 
 
 # ----------------------------------------------------------------------------- Q3.1
@@ -341,28 +326,15 @@ def confusion_matrix(y, probs):
 # ----------------------------------------------------------------------------- script
 def main(argv=None):
     """Train on NIST36, write Q3's figures and ``q3_weights.pickle``, print the results."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder ({DEFAULT_OUT})")
-    parser.add_argument("--seed", type=int, default=SEED, help=f"numpy seed ({SEED})")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs ({EPOCHS})")
-    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser = training_parser(
+        __doc__, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=SEED,
+        out=DEFAULT_OUT, lr_flag="--learning-rate",
+    )  # fmt: skip
     parser.add_argument("--hidden-size", type=int, default=HIDDEN_SIZE)
     parser.add_argument(
         "--no-sweep", action="store_true", help="skip Q3.2's 10x and 0.1x learning rates"
     )
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    if not require(train, weight_grid, confusion_matrix, what="kata.run_q3"):
-        return 1
-    np.random.seed(args.seed)
-    try:
-        _experiment(args)
-    except NotImplementedError as exc:
-        print(f"\nnot implemented yet: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_script(parser, argv, __name__, _experiment, train, weight_grid, confusion_matrix)
 
 
 def _experiment(args):

@@ -142,10 +142,19 @@ def tasks(plan_path: str) -> int:
     return 0
 
 
+def _forget_flat_modules() -> None:
+    """Drop the modules a previous flat folder put under plain names (``nn``, ``util``,
+    ``run_q2``) and that folder's place on ``sys.path``."""
+    for name in ("nn", "util", "run_q2"):
+        sys.modules.pop(name, None)
+    sys.path[:] = [p for p in sys.path if not (Path(p) / "nn.py").is_file()]
+
+
 def mutants(plan_path: str) -> int:
     """``{name: folder}`` in, ``{name: {check: outcome}}`` out (``PLAN.out.json``): the
-    release's public graded checks of Q2 (``tests/test_public_checks.py``) on each folder
-    (one folder per process: a flat ``nn.py`` is imported as ``nn``)."""
+    release's public graded checks of Q2 (``tests/test_public_checks.py``) on each folder, one
+    after the other in this process (a flat ``nn.py`` is imported as ``nn``: each folder's
+    modules are forgotten before the next is loaded)."""
     import tempfile
 
     from grading import verdict
@@ -157,6 +166,7 @@ def mutants(plan_path: str) -> int:
     warnings.simplefilter("ignore")
     results = {}
     for name, folder in json.loads(Path(plan_path).read_text()).items():
+        _forget_flat_modules()
         impl, outcomes = resolve(folder), {}
         for check in [c for c in PUBLIC if c.question.startswith("2.")]:
             with tempfile.TemporaryDirectory() as tmp:

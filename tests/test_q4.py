@@ -4,7 +4,7 @@ Graded (``test_graded``): what the handout asks, on the handout's inputs: the bo
 four sample photos (checked by eye in ``data/images/character_boxes.json``; ``--photos DIR
 --truth FILE`` for an instructor's own), ``bw`` on those photos (black ink 0 on white paper 1)
 and a small edge case, a page with a single letter as large as the photos'. These are the
-checks ``grader/checks/q4.py`` grades with, bars and messages included: a findLetters that
+checks ``grader/checks/q4_2.py`` grades with, bars and messages included: a findLetters that
 passes them all gets Q4.2's full points, and one that fails one loses that check's points
 with the same message.
 
@@ -14,8 +14,8 @@ Feedback (``test_feedback``, no points, as in the grader): robustness beyond the
 shadows and rotation). A feedback check that does not pass is shown as a warning with its
 message; it never fails the self-check.
 
-A found box *finds* a character when their IoU is at least 0.5, or when each box holds the
-other's centre; the matching is one to one.
+A found box *finds* a character when their IoU is at least 0.5 (``q4_2.MATCH_IOU``), or when
+each box holds the other's centre; the matching is one to one.
 """
 
 from __future__ import annotations
@@ -27,29 +27,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 from grading import verdict
-from pages import make_page, match
+from pages import make_page
 
 from grader import shims
-from grader.checks import q4 as checks_q4
+from grader.checks import q4_2
+from grader.checks.photos import PhotoOptions
 
 
 class Feedback(UserWarning):
     """A Q4.2 feedback check that did not pass: teaching feedback, no points."""
 
 
-def _options(config) -> checks_q4.PhotoOptions:
+def _options(config) -> PhotoOptions:
     """The photos of the graded checks: ``--photos``/``--truth`` or the samples."""
     photos, truth = config.getoption("--photos"), config.getoption("--truth")
     if photos and not Path(photos).is_dir():
         raise pytest.UsageError(f"--photos {photos}: not a folder of photos")
-    return checks_q4.PhotoOptions(
+    return PhotoOptions(
         photos=Path(photos) if photos else None, truth=Path(truth) if truth else None
     )
 
 
 def _q42(config, feedback: bool):
-    checks = checks_q4.checks(_options(config))
-    return [c for c in checks if c.question == "4.2" and c.feedback == feedback]
+    return [c for c in q4_2.checks(_options(config)) if c.feedback == feedback]
 
 
 def pytest_generate_tests(metafunc):
@@ -115,11 +115,11 @@ def test_feedback_harder_pages_with_shadows_uneven_light_and_rotation(q4):
         p = make_page(seed, **(HEAVY | {"shadows": seed % 2 == 0}))
         bboxes = np.asarray(q4.findLetters(p.image)[0], dtype=float).reshape(-1, 4)
         found, total, boxes = (
-            found + len(match(p.boxes, bboxes)),
+            found + len(q4_2.pairs(p.boxes, bboxes)),
             total + len(p.boxes),
             (boxes + len(bboxes)),
         )
-    recall, precision = checks_q4.RECALL, checks_q4.PRECISION
+    recall, precision = q4_2.RECALL, q4_2.PRECISION
     if found < recall * total or found < precision * boxes:
         warnings.warn(
             Feedback(
