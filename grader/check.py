@@ -112,8 +112,9 @@ class Check:
         arrays): they never leave the grader's process, so the submission cannot read the
         answer key.
     feedback : bool
-        Teaching feedback beyond what the handout asks (robustness to other inputs): reported
-        with its message, but it carries none of the question's points.
+        Teaching feedback beyond what the handout asks (robustness to other inputs, an
+        argument left unchanged: what only the submission's process observes, and could
+        forge): reported with its message, but it carries none of the question's points.
     """
 
     question: str

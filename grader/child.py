@@ -5,7 +5,8 @@ Started by :mod:`grader.sandbox` as ``python -I grader/child.py JOBDIR`` in a sc
 runs, copies the submission into its scratch folder, imports the job's task modules, then
 for each check of the job: writes ``start i`` on the progress pipe, loads the inputs, calls
 the task, writes ``JOBDIR/out_i_k.npy`` (one file per array) plus ``JOBDIR/out_i.json``
-(status, strings, the arrays' names, timings) and writes ``done i``.
+(status, strings, the arrays' names, timings) and writes ``done i``, then waits for the
+grader to take those files before it goes on.
 
 Nothing here decides a grade or a deadline: the grader's process keeps the clock, accepts
 only the progress lines it expects, and re-reads and re-validates everything under caps.
@@ -221,7 +222,23 @@ def main(jobdir: str) -> int:
         record["shims"] = sorted(set(impl.shims) | set(shims.USED))
         (jobdir / f"out_{index}.json").write_text(json.dumps(record), encoding="utf-8")
         os.write(progress_fd, f"done {index}\n".encode())
+        _wait_for_the_grader(job)
     return 0
+
+
+def _wait_for_the_grader(job: dict) -> None:
+    """Wait until the grader has taken the check's files (its acknowledgement on the
+    ``ack_fd`` pipe): nothing the submission runs later (the next check, an ``atexit``
+    handler) can change them. No acknowledgement (the grader is gone): stop here."""
+    ack_fd = job.get("ack_fd")
+    if ack_fd is None:
+        return
+    try:
+        got = os.read(int(ack_fd), 1)
+    except OSError:
+        got = b""
+    if not got:
+        os._exit(1)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,14 @@ times the budget) only stops runaways that wait or sleep.
 Read-back is bounded: every returned file is checked (a regular file, size, ``.npy`` header:
 numeric dtype, shape consistent with the size, within the per-check cap) before it is
 loaded, and each check is read and judged one at a time.
+
+What a check returned is taken when the child reports it ``done``: the parent moves the
+check's files out of the job folder into a folder the child cannot see, and only then lets
+the child go on (it waits for the parent's acknowledgement on a second pipe). Whatever the
+submission writes later (an ``atexit`` handler, the next check) changes nothing already taken.
+Values a task *observed* inside the submission's process (an argument left unchanged) can
+still be forged by code in that process: checks resting on them only carry no points
+(``Check.feedback``).
 """
 
 from __future__ import annotations
@@ -479,6 +487,9 @@ def _open_regular(path: Path, limit: int):
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise Unreadable(f"{path.name} is not a regular file")
+    if info.st_nlink != 1:  # another name for it could still be written after it was taken
+        os.close(fd)
+        raise Unreadable(f"{path.name} has {info.st_nlink} names (hard links), not one")
     if info.st_size > limit:
         os.close(fd)
         raise Unreadable(f"{path.name} holds {info.st_size} bytes, over the {limit} cap")
@@ -559,6 +570,28 @@ def read_outcome(jobdir: Path, index: int, max_bytes: int = MAX_ARRAY_BYTES) -> 
         return Outcome("error", f"what came back could not be read ({type(exc).__name__})")
 
 
+def take_outcome(jobdir: Path, index: int, into: Path) -> None:
+    """Move what check ``index`` left in ``jobdir`` (``out_i.json``, ``out_i_k.npy``) into
+    ``into``, a folder the child cannot reach, entries as they are (a link stays a link, for
+    :func:`read_outcome` to refuse); ``into`` is then read like a job folder. A rename:
+    nothing is read or copied here, whatever the files hold."""
+    names = [f"out_{index}.json"]
+    names += [f"out_{index}_{k}.npy" for k in range(MAX_ARRAYS)]
+    for name in names:
+        source = jobdir / name
+        if not os.path.lexists(source):
+            if name.endswith(".npy"):  # the arrays are numbered from 0: the first gap ends them
+                break
+            continue
+        target = into / name
+        if os.path.lexists(target):
+            _remove(target)
+        try:
+            os.rename(source, target)
+        except OSError:  # not movable (a mount point): leave it, read_outcome finds nothing
+            pass
+
+
 # Kept for code written against the earlier private names.
 _write_inputs, _read_outcome = write_inputs, read_outcome
 
@@ -628,9 +661,10 @@ def run_question(
     task_inputs = [c.task_inputs(v) for c, v in zip(checks, inputs)]
     with tempfile.TemporaryDirectory(prefix="nrk-q-") as tmp:
         tmp = Path(tmp)
-        jobdir, work = tmp / "job", tmp / "work"
+        jobdir, work, taken = tmp / "job", tmp / "work", tmp / "taken"
         jobdir.mkdir()
         work.mkdir()
+        taken.mkdir(mode=0o700)  # what came back, out of the child's reach (see _Run)
         for i, values in enumerate(task_inputs):
             write_inputs(jobdir, i, values)
         uid = _take_uid() if mode.uid is not None else None
@@ -645,7 +679,7 @@ def run_question(
             reported: set[int] = set()
             while pending:
                 before = set(pending)
-                run = _Run(spec, checks, pending, jobdir, work, limits, mode, binds, uid)
+                run = _Run(spec, checks, pending, jobdir, work, limits, mode, binds, uid, taken)
                 pending = run.go(outcomes, on_outcome, reported)
                 _skip_shared_work(checks, keys, before - set(pending), pending, outcomes)
                 pending = [i for i in pending if outcomes[i] is None]
@@ -697,10 +731,13 @@ _READ_BACK = threading.Lock()
 class _Run:
     """One child process on the ``pending`` checks of a question."""
 
-    def __init__(self, spec, checks, pending, jobdir, work, limits, mode, binds, uid=None):
+    def __init__(self, spec, checks, pending, jobdir, work, limits, mode, binds, uid=None,
+                 taken=None):  # fmt: skip
         self.spec, self.checks, self.pending, self.uid = spec, checks, pending, uid
         self.jobdir, self.work, self.limits, self.mode = jobdir, work, limits, mode
         self.binds = binds
+        # where each check's files go when the child reports it done (out of its reach)
+        self.taken = taken if taken is not None else jobdir.parent / "taken"
         self.budgets = {i: limits.budget(checks[i]) for i in pending}
         self.startup = STARTUP_SECONDS * limits.time_factor
         self.cpu_cap = STARTUP_SECONDS + 2.0 * sum(self.budgets.values())
@@ -710,13 +747,14 @@ class _Run:
         )
 
     # ----------------------------------------------------------------- the command line
-    def _job(self, progress_fd: int) -> dict:
+    def _job(self, progress_fd: int, ack_fd: int) -> dict:
         folder = self.spec.get("folder")
         sandboxed = bool(self.mode.bwrap)
         return {
             "root": str(ROOT),
             "jobdir": str(self.jobdir),
             "progress_fd": progress_fd,
+            "ack_fd": ack_fd,
             "spec": self.spec["spec"],
             "package": self.spec.get("package"),
             # inside bubblewrap the child copies the submission into its RAM scratch folder
@@ -772,7 +810,7 @@ class _Run:
             args += ["--setenv", name, value]
         return args + ["--", *python]
 
-    def _popen(self, write_fd: int) -> subprocess.Popen:
+    def _popen(self, write_fd: int, ack_fd: int) -> subprocess.Popen:
         extra = {}
         if self.uid is not None:
             extra = {"user": self.uid, "group": self.uid, "extra_groups": []}
@@ -792,7 +830,7 @@ class _Run:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            pass_fds=(write_fd,),
+            pass_fds=(write_fd, ack_fd),
             **extra,
         )
 
@@ -802,27 +840,33 @@ class _Run:
         for name in os.listdir(self.jobdir):  # what an earlier child left
             if name.startswith("out_"):
                 _remove(self.jobdir / name)
-        read_fd, write_fd = os.pipe()
+        self.taken.mkdir(mode=0o700, exist_ok=True)
+        read_fd, write_fd = os.pipe()  # progress: child -> grader
+        ack_read, ack_write = os.pipe()  # "taken, go on": grader -> child
         try:
-            job = json.dumps(self._job(write_fd))
+            job = json.dumps(self._job(write_fd, ack_read))
             (self.jobdir / "job.json").write_text(job, encoding="utf-8")
-            proc = self._popen(write_fd)
+            proc = self._popen(write_fd, ack_read)
         except BaseException:
             os.close(read_fd)
+            os.close(ack_write)
             raise
         finally:
             os.close(write_fd)
+            os.close(ack_read)
         try:
             tail = _Tail(proc.stdout, self.limits.output_kb << 10)
             tail.start()
-            state = self._watch(proc, read_fd)
+            state = self._watch(proc, read_fd, ack_write)
             tail.join(timeout=5)
         finally:
             os.close(read_fd)
+            os.close(ack_write)
         return self._collect(proc, state, tail.text(), outcomes, on_outcome, reported)
 
-    def _watch(self, proc, read_fd) -> dict:
-        """Follow the child's progress until it exits or is stopped; always kill it."""
+    def _watch(self, proc, read_fd, ack_fd) -> dict:
+        """Follow the child's progress until it exits or is stopped; always kill it. At each
+        ``done i``: take check ``i``'s files (:func:`take_outcome`), then let the child on."""
         order = list(self.pending)
         state = {"done": [], "current": None, "killed": None, "violation": ""}
         buffer = b""
@@ -855,8 +899,13 @@ class _Run:
                         if state["current"] is None:
                             state["current"] = order[position]
                         else:
+                            take_outcome(self.jobdir, state["current"], self.taken)
                             state["done"].append(state["current"])
                             state["current"] = None
+                            try:
+                                os.write(ack_fd, b"\n")
+                            except OSError:  # the child is gone: its exit is read below
+                                pass
                         # a new phase: a check, or the time between checks
                         since_wall = time.monotonic()
                         since_cpu = tree_cpu_seconds(proc.pid)
@@ -911,7 +960,10 @@ class _Run:
         done = state["done"]
         for i in done:
             with _READ_BACK:
-                outcome = read_outcome(self.jobdir, i) or Outcome("error", "no record came back")
+                outcome = read_outcome(self.taken, i) or Outcome("error", "no record came back")
+                for name in os.listdir(self.taken):  # judged: its files are not needed
+                    if name == f"out_{i}.json" or name.startswith(f"out_{i}_"):
+                        _remove(self.taken / name)
                 outcomes[i] = outcome
                 if on_outcome:
                     on_outcome(i, outcome)

@@ -434,18 +434,18 @@ def test_an_endless_loop_at_import_is_stopped_on_cpu_time(tmp_path):
     assert score.score == 0 and "of CPU time, its time budget" in score.feedback, score.feedback
 
 
-# Checks about a side effect (an argument left unchanged, fresh random draws) observe the
-# submission inside its own process, so the submission can forge the observation. Both
-# attacks take a softmax that writes into x (`x -= max`, which costs "leaves its argument x
+# Checks about a side effect (an argument left unchanged) observe the submission inside its
+# own process, so the submission can forge the observation. Both attacks take a softmax that
+# writes into x (`x -= max`, which fails the feedback check "leaves its argument x
 # unchanged") and hand back the original x as `x_after`:
 # * late_writer: as the process exits, it rewrites the arrays the grader's task saved for
-#   that check (every check's results are read back only after the child exits);
+#   that check. Closed: the grader takes each check's files out of the child's reach at its
+#   `done` line, and the child waits for that before it goes on (grader/sandbox.py);
 # * patched_task: at import, it wraps the grader's task module (already imported, not
-#   blocked) so that the task returns the original x.
-# Not fixed: reading each check back at its `done` line closes the first only; the second
-# needs such checks to be judged without trusting the child (e.g. the judge re-running the
-# function, or these checks turned into feedback). Correctness checks are not affected: the
-# judge recomputes every expected value from the inputs in the grader's process.
+#   blocked) so that the task returns the original x. Not closable in the submission's
+#   process, so such observations carry no points: an argument left unchanged is feedback
+#   (the handout does not ask for it); every point rests on values the judge recomputes.
+# Either way no score changes: the grade is the plain in-place submission's.
 WRITES_INTO_X = """
 def softmax(x):
     x -= np.max(x, axis=1, keepdims=True)
@@ -491,19 +491,33 @@ FORGES_X_AFTER = {
 }
 
 
+@pytest.fixture(scope="module")
+def writes_into_x(tmp_path_factory):
+    """The plain in-place submission's grade of Q2.2.2, without any forging code."""
+    sub = _submission(tmp_path_factory.mktemp("plain") / "writes_into_x", WRITES_INTO_X)
+    result, error = grade_one(str(sub), select("2.2.2"), LIMITS)
+    assert not error
+    return result.scores[0]
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known hole: side-effect checks trust the child")
 @pytest.mark.parametrize("attack", sorted(FORGES_X_AFTER))
-def test_a_submission_cannot_forge_what_the_task_observed(attack, tmp_path):
+def test_a_submission_cannot_forge_what_the_task_observed(attack, writes_into_x, tmp_path):
+    plain = {c.check.name: c for c in writes_into_x.checks}
+    unchanged = plain["leaves its argument x unchanged"]
+    assert unchanged.check.feedback and unchanged.outcome == "failed", writes_into_x.feedback
+    assert writes_into_x.score == writes_into_x.max_score > 0, writes_into_x.feedback
+
     sub = _submission(tmp_path / attack, WRITES_INTO_X + FORGES_X_AFTER[attack])
     result, error = grade_one(str(sub), select("2.2.2"), LIMITS)
     assert not error
-    checks = {c.check.name: c for c in result.scores[0].checks}
-    assert checks["rows are probability distributions equal to the definition"].outcome == (
-        "passed"
-    )
-    unchanged = checks["leaves its argument x unchanged"]
-    assert unchanged.outcome == "failed", f"{attack}: forged, {unchanged.message!r}"
+    (score,) = result.scores
+    assert score.score == writes_into_x.score, f"{attack} changed the grade:\n{score.feedback}"
+    checks = {c.check.name: c for c in score.checks}
+    assert [c.points for c in score.checks] == [c.points for c in writes_into_x.checks]
+    if attack == "late_writer":  # taken at `done`: what it rewrote at exit changed nothing
+        forged = checks["leaves its argument x unchanged"]
+        assert forged.outcome == "failed", f"forged: {forged.message!r}"
 
 
 # Check 0 plants a link in the job folder to a file the sandbox hides, then kills its own

@@ -17,7 +17,14 @@ import pytest
 
 from grader.check import Check, Fail
 from grader.checks import CHECKS
-from grader.sandbox import Limits, read_array, read_outcome, run_question, sandbox_mode
+from grader.sandbox import (
+    Limits,
+    read_array,
+    read_outcome,
+    run_question,
+    sandbox_mode,
+    take_outcome,
+)
 from grader.submission import MAX_FILES, Submission, open_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +121,34 @@ def test_read_back_checks_each_npy_header_before_loading(tmp_path):
     os.mkfifo(tmp_path / "fifo.npy")
     with pytest.raises(ValueError, match="not a regular file"):
         read_array(tmp_path / "fifo.npy", 1 << 20)
+    # another name for the file could still be written after it was taken
+    os.link(good, tmp_path / "hard.npy")
+    with pytest.raises(ValueError, match="hard links"):
+        read_array(tmp_path / "hard.npy", 1 << 20)
+
+
+def test_read_back_takes_a_checks_files_out_of_the_job_folder(tmp_path):
+    """At a check's `done` line its files leave the job folder (which the child can write)
+    for a folder the child cannot see: what the job folder gets later changes nothing."""
+    job, taken = tmp_path / "job", tmp_path / "taken"
+    job.mkdir()
+    taken.mkdir()
+    (job / "out_0.json").write_text(json.dumps({"status": "ok", "arrays": ["a", "b"]}))
+    np.save(job / "out_0_0.npy", np.zeros(3))
+    np.save(job / "out_0_1.npy", np.ones(2))
+    (job / "out_1.json").write_text(json.dumps({"status": "ok"}))  # the next check's
+    take_outcome(job, 0, taken)
+    assert sorted(os.listdir(job)) == ["out_1.json"]
+    np.save(job / "out_0_0.npy", np.full(3, 7.0))  # a late writer
+    (job / "out_0.json").write_text(json.dumps({"status": "ok", "arrays": ["forged"]}))
+    outcome = read_outcome(taken, 0)
+    assert outcome.status == "ok" and sorted(outcome.out) == ["__none__", "a", "b"]
+    assert np.array_equal(outcome.out["a"], np.zeros(3))
+    # a link is moved as it is, and refused when it is read
+    (job / "out_2.json").symlink_to(job / "out_1.json")
+    take_outcome(job, 2, taken)
+    assert (taken / "out_2.json").is_symlink()
+    assert read_outcome(taken, 2).status == "error"
 
 
 def test_a_record_over_the_caps_is_an_error_for_its_check_only(tmp_path):

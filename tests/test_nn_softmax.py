@@ -1,9 +1,9 @@
-"""Q2.2.2 softmax: row-wise, numerically stable, input untouched."""
+"""Q2.2.2 softmax: row-wise, numerically stable (an input changed in place: advice only)."""
 
 import numpy as np
 import oracle
 import pytest
-from checks import array_result, assert_finite, assert_unchanged, snapshot
+from checks import advise_if_changed, array_result, assert_finite, snapshot
 from hypothesis import given
 from strategies import finite, matrices, one_hot, vectors
 
@@ -17,6 +17,7 @@ from grader.checks.q2_2_2 import (
     ROWS_SUM_TO_ONE,
     SHIFT_INVARIANCE,
     SOFTMAX_DEFINITION,
+    SOFTMAX_IN_PLACE,
     SOFTMAX_TOL,
     STABILITY_HINT,
 )
@@ -38,9 +39,11 @@ def test_rows_are_distributions(nn, x):
 
 @given(x=matrices(low=-50, high=50))
 def test_matches_the_definition(nn, x):
+    (before,) = snapshot(x)
+    expected = oracle.softmax(before)
     p = _softmax(nn, x)
-    expected = oracle.softmax(x)
-    hard_max = one_hot(np.argmax(x, axis=1), x.shape[1])
+    advise_if_changed([before], [x], ["x"], "softmax", SOFTMAX_IN_PLACE)
+    hard_max = one_hot(np.argmax(before, axis=1), x.shape[1])
     assert not (np.array_equal(p, hard_max) and not np.array_equal(expected, hard_max)), (
         f"softmax(x) returned the one-hot of each row's argmax. {HARD_MAX}"
     )
@@ -86,10 +89,3 @@ def test_batch_mixing_rows_of_very_different_scales(nn, scale):
         **DEFINITION_TOL,
         err_msg=ROWS_INDEPENDENT,
     )
-
-
-@given(x=matrices(low=-1e3, high=1e3))
-def test_does_not_modify_its_input(nn, x):
-    before = snapshot(x)
-    nn.softmax(x)
-    assert_unchanged(before, [x], ["x"], "softmax")

@@ -9,6 +9,10 @@ import numpy as np
 from grader.check import Fail, array
 
 IN_PLACE = "{function} changed its argument `{name}` in place; compute a new array instead ({fix})"
+# An argument left unchanged is teaching feedback (``Check.feedback``), never points: the
+# handout does not ask for it, and what a task observes inside the submission's process (the
+# argument after the call) can be forged by code running there (issue 12). The point checks
+# rest on returned values that the judge recomputes from its own inputs.
 
 
 def keys_text(params) -> str:
@@ -37,7 +41,8 @@ def one_hot(labels, n_classes: int) -> np.ndarray:
 
 
 def unchanged(out: dict, key: str, original: np.ndarray, function: str, name: str, fix: str):
-    """Fail when ``out[key]`` (an argument after the call) differs from ``original``."""
+    """Fail when ``out[key]`` (an argument after the call) differs from ``original``: for
+    feedback checks only (see ``IN_PLACE``)."""
     after = out.get(key)
     if not (isinstance(after, np.ndarray) and np.array_equal(after, original, equal_nan=True)):
         raise Fail(IN_PLACE.format(function=function, name=name, fix=fix))

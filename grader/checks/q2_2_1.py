@@ -37,6 +37,9 @@ CACHED_X = "cache[0] should be the layer's input X"
 CACHE_MISSING = "forward(X, params, {name!r}) must store params[{key!r}] = (X, pre_act, post_act)"
 CACHE_TUPLE = "the cache is the tuple (X, pre_act, post_act)"
 APPLY_ACTIVATION = "forward(X, params, name, activation) should apply {label}, not sigmoid"
+# feedback (no points): how to leave the argument unchanged
+SIGMOID_IN_PLACE = "e.g. `z = -x`, not `x *= -1`"
+FORWARD_IN_PLACE = "don't write into X"
 
 
 def sigmoid_values_inputs():
@@ -47,7 +50,8 @@ def sigmoid_values_inputs():
 def sigmoid_values_task(sub, inputs):
     nn = sub.load("nn")
     x, v = inputs["x"], inputs["v"]
-    return {"s": nn.sigmoid(x), "s_neg": nn.sigmoid(-x), "s_vec": nn.sigmoid(v), "x_after": x}
+    s_neg = nn.sigmoid(-x)  # first: a sigmoid writing into its argument changes only x below
+    return {"s": nn.sigmoid(x), "s_neg": s_neg, "s_vec": nn.sigmoid(v), "x_after": x}
 
 
 def judge_sigmoid_values(inputs, out):
@@ -55,7 +59,6 @@ def judge_sigmoid_values(inputs, out):
 
     x, v = inputs["x"], inputs["v"]
     s = array(out, "s", "sigmoid(x)", shape=x.shape, hint=SIGMOID_HINT)
-    unchanged(out, "x_after", x, "sigmoid", "x", "e.g. `z = -x`, not `x *= -1`")
     hint = dict(formula=SIGMOID_FORMULA, reread="Q2.2.1")
     close(s, oracle.sigmoid(x), "sigmoid(x) for x in [-30, 30]", **SIGMOID_TOL, **hint)
     s_vec = array(out, "s_vec", "sigmoid(v) of a vector", shape=v.shape, hint=SIGMOID_HINT)
@@ -148,7 +151,6 @@ def judge_forward_values(inputs, out):
     for i, name, X, W, b in _forward_cases(inputs):
         what = f"forward(X, params, {name!r}) for a {W.shape[0]} -> {W.shape[1]} layer"
         post = array(out, f"post{i}", what, shape=(len(X), W.shape[1]))
-        unchanged(out, f"X_after{i}", X, "forward", "X", "don't write into X")
         expected = oracle.sigmoid(X @ W + b)
         hint = FORWARD_DEFAULT
         if np.allclose(post, X @ W + b, **FORWARD_TOL):
@@ -156,6 +158,20 @@ def judge_forward_values(inputs, out):
         elif np.allclose(post, oracle.sigmoid(X @ W), **FORWARD_TOL):
             hint = "it matches sigmoid(X @ W): add the bias b before the activation."
         close(post, expected, what, **FORWARD_TOL, hint=hint)
+
+
+def judge_sigmoid_untouched(inputs, out):
+    """Feedback: sigmoid(x) left x as it was (a sigmoid that returns nothing fails it)."""
+    array(out, "s", "sigmoid(x)", shape=inputs["x"].shape, finite=False)
+    unchanged(out, "x_after", inputs["x"], "sigmoid", "x", SIGMOID_IN_PLACE)
+
+
+def judge_forward_untouched(inputs, out):
+    """Feedback: forward(X, ...) left X as it was (a forward that returns nothing fails it)."""
+    for i, name, X, W, _ in _forward_cases(inputs):
+        array(out, f"post{i}", f"forward(X, params, {name!r})", shape=(len(X), W.shape[1]),
+              finite=False)  # fmt: skip
+        unchanged(out, f"X_after{i}", X, "forward", "X", FORWARD_IN_PLACE)
 
 
 ACTIVATION_CASES = ("util.tanh", "util.linear", "util.relu", "a custom function 0.5 z^2")
@@ -244,4 +260,10 @@ CHECKS = [
           budget=30),
     Check("2.2.1", "forward caches (X, pre_act, post_act)", 0.75,
           forward_task, judge_forward_cache, forward_inputs(zero_bias=True), budget=30),
+    # feedback: the handout does not ask for the arguments to be left unchanged
+    Check("2.2.1", "sigmoid leaves its argument x unchanged", 0.5,
+          sigmoid_values_task, judge_sigmoid_untouched, sigmoid_values_inputs, budget=30,
+          feedback=True),
+    Check("2.2.1", "forward leaves its argument X unchanged", 0.5,
+          forward_task, judge_forward_untouched, forward_inputs(), budget=30, feedback=True),
 ]  # fmt: skip

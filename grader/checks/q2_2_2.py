@@ -28,6 +28,7 @@ ROWS_SUM_TO_ONE = (
 )
 PROBABILITIES = "softmax values must lie in [0, 1]"
 SHIFT_INVARIANCE = "adding a constant to a row must not change its softmax (Q1.1). "
+SOFTMAX_IN_PLACE = "e.g. `x = x - m`, not `x -= m`"
 OWN_MAX = "Subtract each row's own max (axis=1, keepdims=True), not the global max."
 ROWS_INDEPENDENT = (
     "each row's softmax is independent of the other rows: subtract each row's own max "
@@ -86,8 +87,8 @@ def judge_softmax(inputs, out):
 
 
 def judge_softmax_untouched(inputs, out):
-    """In place is this check's own mistake; a wrong softmax fails it too (no free points)."""
-    unchanged(out, "x_after", inputs["x"], "softmax", "x", "e.g. `x = x - m`, not `x -= m`")
+    """Feedback: softmax(x) left x as it was; a wrong softmax fails it too (no vacuous pass)."""
+    unchanged(out, "x_after", inputs["x"], "softmax", "x", SOFTMAX_IN_PLACE)
     judge_softmax(inputs, out)
 
 
@@ -101,6 +102,8 @@ CHECKS = [
     Check("2.2.2", "finite for logits up to 1000 in magnitude", 0.75,
           softmax_task, judge_softmax, softmax_inputs(-1e3, 1e3, seed=2, near_top=True),
           budget=30),
+    # feedback: the handout does not ask for x to be left unchanged
     Check("2.2.2", "leaves its argument x unchanged", 0.5,
-          softmax_task, judge_softmax_untouched, softmax_inputs(-5, 5, seed=3), budget=30),
+          softmax_task, judge_softmax_untouched, softmax_inputs(-5, 5, seed=3), budget=30,
+          feedback=True),
 ]  # fmt: skip

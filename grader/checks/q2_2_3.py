@@ -19,6 +19,7 @@ LOG_OF_ZERO = (
     "take the log of the labels' probabilities only (np.log(probs[y == 1])) or clip probs."
 )
 RETURN_PAIR = "compute_loss_and_acc should return the pair (loss, acc)"
+LOSS_IN_PLACE = "don't write into it"  # feedback (no points)
 LOSS_FORMULA = "loss = -sum_i log(probs[i, label_i])"
 ACCURACY_IS_A_FRACTION = "accuracy is a fraction in [0, 1] (not a count or a percentage)"
 ACCURACY_DEFINITION = "the fraction of rows whose argmax of probs equals the argmax of y"
@@ -78,8 +79,6 @@ def judge_loss(inputs, out):
 
     y, probs = inputs["y"], inputs["probs"]
     loss, _ = _loss_and_acc(out)
-    unchanged(out, "probs_after", probs, "compute_loss_and_acc", "probs", "don't write into it")
-    unchanged(out, "y_after", y, "compute_loss_and_acc", "y", "don't write into it")
     expected = oracle.cross_entropy_sum(y, probs)
     if not np.isclose(loss, expected, **LOSS_TOL):
         raise Fail(
@@ -104,6 +103,14 @@ def judge_accuracy(inputs, out):
         )
     if not np.isclose(acc, expected):
         raise Fail(f"accuracy = {acc}, expected {expected}: {ACCURACY_DEFINITION}")
+
+
+def judge_loss_untouched(inputs, out):
+    """Feedback: compute_loss_and_acc(y, probs) left y and probs as they were (one that
+    returns no pair fails it)."""
+    _loss_and_acc(out)
+    for name in ("probs", "y"):
+        unchanged(out, f"{name}_after", inputs[name], "compute_loss_and_acc", name, LOSS_IN_PLACE)
 
 
 def loss_sanity_inputs():
@@ -160,4 +167,7 @@ CHECKS = [
           loss_task, judge_accuracy, loss_inputs, budget=30),
     Check("2.2.3", "the handout's sanity losses (uniform and confident predictions)", 0.75,
           loss_sanity_task, judge_loss_sanity, loss_sanity_inputs, budget=30),
+    # feedback: the handout does not ask for the arguments to be left unchanged
+    Check("2.2.3", "leaves its arguments y and probs unchanged", 0.5,
+          loss_task, judge_loss_untouched, loss_inputs, budget=30, feedback=True),
 ]  # fmt: skip

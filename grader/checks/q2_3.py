@@ -33,6 +33,7 @@ GRAD_SHAPE = (
 )
 # the networks' ReLU layers keep every pre-activation this far from the kink at 0
 RELU_KINK = 1e-3
+DELTA_IN_PLACE = "e.g. `delta_pre = delta * activation_deriv(post_act)`, not `delta *= ...`"
 # the self-check: two identical passes give the same gradients
 REPEAT_RTOL = 1e-12
 # A gradient this close to the expected one times the batch size was averaged, not summed.
@@ -236,8 +237,8 @@ def judge_other_activations(inputs, out):
 
 
 def judge_delta_untouched(inputs, out):
-    """On one sample, like the activation check, so that only a wrong backwards (not an
-    averaged or transposed gradient, which have their own checks) fails it as well."""
+    """Feedback. On one sample, like the activation check, so that only a wrong backwards
+    (not an averaged or transposed gradient, which have their own checks) fails it as well."""
     for name, _ in _layers(inputs):
         unchanged(
             out,
@@ -245,7 +246,7 @@ def judge_delta_untouched(inputs, out):
             inputs["delta_" + name],
             f"backwards(delta, params, {name!r}, ...)",
             "delta",
-            "e.g. `delta_pre = delta * activation_deriv(post_act)`, not `delta *= ...`",
+            DELTA_IN_PLACE,
         )
     judge_other_activations(inputs, out)
 
@@ -268,6 +269,7 @@ CHECKS = [
           backwards_task, judge_grad_X, NET_SIGMOID, budget=30),
     Check("2.3", "uses the activation_deriv it is given (tanh and ReLU layers)", 1.25,
           backwards_task, judge_other_activations, NET_OTHERS, budget=30),
+    # feedback: the handout does not ask for delta to be left unchanged
     Check("2.3", "leaves delta unchanged", 0.75,
-          backwards_task, judge_delta_untouched, NET_ONE_SAMPLE, budget=30),
+          backwards_task, judge_delta_untouched, NET_ONE_SAMPLE, budget=30, feedback=True),
 ]  # fmt: skip

@@ -43,6 +43,7 @@ FRESH_ORDER = (
 SAME_ROWS = "each batch has as many x rows as y rows"
 EVERY_BATCH = "every batch should have {batch_size} rows"
 PARTIAL_BATCH = "only the {leftover} left over by a partial last batch may be dropped"
+BATCHES_IN_PLACE = "index copies (x[idx]), don't shuffle x"  # feedback (no points)
 SHARED_MEMORY = "index with an array of indices (x[idx]) to get independent copies"
 # train on four separable clusters: the history's loss falls below this fraction of its
 # first epoch's; the returned params' loss below this fraction of the initial one, with at
@@ -80,8 +81,6 @@ def _batch_summary(out, c, call, n, d, k, batch_size):
         raise Fail(f"{call_text}: each batch should be a pair (batch_x, batch_y); {problem}")
     if prefix + "sizes" in out.get("__none__", ()):
         raise Fail(f"{call_text} returned None: return the list of batches")
-    if number(out, f"c{c}_changed", "changed") and call == 0:
-        raise Fail(f"{call_text} changed x or y in place: index copies (x[idx]), don't shuffle x")
     sizes = array(out, prefix + "sizes", "the batch sizes", shape=(None,))
     y_sizes = array(out, prefix + "y_sizes", "the batch sizes", shape=(None,))
     widths = array(out, prefix + "widths", "the batch widths", shape=(None, 2))
@@ -217,6 +216,15 @@ def judge_batches_shuffled(inputs, out):
             f"{call_text}: each batch is a run of consecutive samples: shuffle the samples "
             "(np.random.permutation(N)), not only the order of the batches"
         )
+
+
+def judge_batches_untouched(inputs, out):
+    """Feedback: get_random_batches(x, y, ...) left x and y as they were (no batches back
+    fails it too)."""
+    for c, (n, d, k, batch_size) in enumerate(inputs["cases"]):
+        call_text, _, _, _ = _batch_summary(out, c, 0, n, d, k, batch_size)
+        if number(out, f"c{c}_changed", "changed"):
+            raise Fail(f"{call_text} changed x or y in place: {BATCHES_IN_PLACE}")
 
 
 def judge_batches_fresh(inputs, out):
@@ -394,4 +402,8 @@ CHECKS = [
           train_task, judge_train_history, TOY_TRAIN_7, budget=120, modules=("run_q2", "nn")),
     Check("2.4", "train fits separable toy data (the grader's loss of the trained params)", 1,
           train_task, judge_train_fits, TOY_TRAIN_5, budget=120, modules=("run_q2", "nn")),
+    # feedback: the handout does not ask for x and y to be left unchanged
+    Check("2.4", "leaves its arguments x and y unchanged", 0.5,
+          batches_task, judge_batches_untouched, batches_inputs([[40, 3, 2, 5]]), budget=60,
+          feedback=True),
 ]  # fmt: skip

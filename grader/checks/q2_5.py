@@ -42,21 +42,32 @@ def known_loss(params):
     )
 
 
-def known_inputs(seed, eps):
+KNOWN_KEYS = ("Wa", "ba", "Wb")
+
+
+def coupled_loss(params):
+    """A loss coupling every entry: half the square of their sum S. Its central difference
+    is exactly S for every entry and any eps, as long as every other entry holds its old
+    value: an entry left perturbed moves the next entries' differences by eps."""
+    return 0.5 * float(sum(np.sum(params[key]) for key in KNOWN_KEYS)) ** 2
+
+
+LOSSES = {"known": known_loss, "coupled": coupled_loss}
+
+
+def known_inputs(seed, eps, loss="known"):
     def make():
         rng = np.random.default_rng(seed)
-        return {
+        inputs = {
             "Wa": rng.normal(size=(3, 2)),
             "ba": rng.normal(size=2),
             "Wb": rng.normal(size=(2, 4)),
             "cache_x": rng.normal(size=(1, 3)),
             "eps": eps,
         }
+        return inputs if loss == "known" else {**inputs, "loss": loss}
 
     return make
-
-
-KNOWN_KEYS = ("Wa", "ba", "Wb")
 
 
 def known_task(sub, inputs):
@@ -64,7 +75,8 @@ def known_task(sub, inputs):
     params = {key: inputs[key].copy() for key in KNOWN_KEYS}
     params["cache_a"] = (inputs["cache_x"],) * 3
     params["grad_Wa"] = np.zeros_like(inputs["Wa"])
-    grads = run_q2.numerical_gradients(known_loss, params, float(inputs["eps"]))
+    loss = LOSSES[inputs.get("loss", "known")]
+    grads = run_q2.numerical_gradients(loss, params, float(inputs["eps"]))
     out = {"keys": keys_text(grads) if grads is not None else None}
     for key in KNOWN_KEYS:
         out["grad_" + key] = grads.get("grad_" + key) if isinstance(grads, dict) else None
@@ -143,8 +155,38 @@ def judge_central_eps(inputs, out):
         )
 
 
+def judge_restored(inputs, out):
+    """Each entry restored before the next one's differences (the handout's "restore the
+    original parameter value"), judged from the returned gradients of :func:`coupled_loss`:
+    every entry's is S while the others hold their old values, and drifts by eps with each
+    entry left perturbed. A one-sided difference (S +- eps / 2 everywhere, no drift) is left
+    to the check of the eps, so that each mistake costs one check."""
+    eps = float(inputs["eps"])
+    total = float(sum(np.sum(inputs[key]) for key in KNOWN_KEYS))
+    grads = dict(_known_gradients(out, inputs))
+    flat = np.concatenate([grads[key].ravel() for key in KNOWN_KEYS])
+    for accepted in (total, total + eps / 2, total - eps / 2):
+        if np.allclose(flat, accepted, **CENTRAL_TOL):
+            return
+    if not np.allclose(flat, flat[0], **CENTRAL_TOL):
+        raise Fail(
+            f"the differences drift from entry to entry (from {flat.min():.6g} to "
+            f"{flat.max():.6g}) for a loss whose central difference is {total:.6g} for every "
+            f"entry while the others hold their old values (0.5 (sum of params)^2, eps = "
+            f"{eps:g}): an entry was left perturbed. {RESTORE} (old = w[idx]; ...; "
+            "w[idx] = old)",
+            reread="Q2.5",
+        )
+    raise Fail(
+        f"every entry's gradient of 0.5 (sum of params)^2 should be their sum {total:.6g}, "
+        f"got {flat[0]:.6g}: {CENTRAL_DIFFERENCE} for each entry w",
+        reread="Q2.5",
+    )
+
+
 def judge_params_restored(inputs, out):
-    """Restoring is this check's own point; gradients far off fail it too (no free points)."""
+    """Feedback: params handed back with their keys and values; gradients far off fail it
+    too (no vacuous pass)."""
     keys = key_list(out, "params_keys")
     expected_keys = sorted([*KNOWN_KEYS, "cache_a", "grad_Wa"])
     if keys != expected_keys:
@@ -246,8 +288,12 @@ CHECKS = [
           toy_gradient_task, judge_toy_gradient, toy_gradient_inputs, budget=60,
           modules=("run_q2",)),
     Check("2.5", "leaves params as they were", 1,
-          known_task, judge_params_restored, known_inputs(53, 1e-6), budget=60,
+          known_task, judge_restored, known_inputs(53, 1e-2, loss="coupled"), budget=60,
           modules=("run_q2",)),
+    # feedback: observed in the submission's process (params after the call)
+    Check("2.5", "hands params back with the same keys and values", 0.5,
+          known_task, judge_params_restored, known_inputs(53, 1e-6), budget=60,
+          modules=("run_q2",), feedback=True),
     # the same question written inline in the handout's run_q2.py script
     *script_q2_5.CHECKS,
 ]  # fmt: skip

@@ -8,7 +8,12 @@ entry fails loudly), or names a complete file of its own (``folder``: ``<folder>
 * ``expect="fail"``: a realistic mistake. The Q2 checks must catch it: at least one test of
   each question in ``caught_by`` fails, and, where a fragment of the teaching message is
   given, one of that question's failure messages contains it (case-insensitively).
-* ``expect="pass"``: an accepted convention. Every Q2 and Q1 check must pass.
+* ``expect="pass"``: an accepted convention. Every Q2 and Q1 check must pass, except the
+  grader's feedback checks (no points) named in ``feedback``.
+* ``feedback``: for an accepted variant, the grader's feedback checks it fails, per question
+  marker, with a fragment of their teaching message (``{"q2_2_2": "in place"}``: code that
+  writes into its argument gets full points, a note in the feedback, and an advisory note,
+  not a failure, from the self-check).
 * ``gap``: a known weakness of the checks that lets a mutant through (or hides its message).
   The mutant test then expects the shortfall (a strict xfail): once the checks improve, it
   fails until the ``gap`` is removed here.
@@ -55,6 +60,8 @@ class Variant:
     grades: dict[str, float] = field(default_factory=dict)  # question id -> the TA's points
     stubs: tuple[str, ...] = ()  # kata modules written as the handout's unfilled starter
     skip: tuple[str, ...] = ()  # grader checks the agreement table leaves out (time)
+    # for "pass": marker of each question whose feedback checks it fails -> a message fragment
+    feedback: dict[str, str] = field(default_factory=dict)
 
 
 def fail(name, description, edits, caught_by, gap="", grades=None, folder=None, stubs=()):
@@ -64,10 +71,10 @@ def fail(name, description, edits, caught_by, gap="", grades=None, folder=None, 
     )  # fmt: skip
 
 
-def accept(name, description, edits=(), folder=None, grades=None, skip=()):
+def accept(name, description, edits=(), folder=None, grades=None, skip=(), feedback=None):
     return Variant(
         name, description, "pass", tuple(edits), folder=folder, grades=dict(grades or {}),
-        skip=tuple(skip),
+        skip=tuple(skip), feedback=dict(feedback or {}),
     )  # fmt: skip
 
 
@@ -143,11 +150,12 @@ CATALOG = (
         [("res = s / np.sum(s, axis=1).reshape(-1, 1)", "res = s / np.sum(s, axis=0)")],
         {"q2_2_2": "normalise along axis=1"},
     ),
-    fail(
+    accept(
         "softmax_in_place",
-        "softmax shifts its input in place (x += c), changing the caller's array",
+        "softmax shifts its input in place (x += c), changing the caller's array: right "
+        "values, full points; the handout does not ask to leave x unchanged (feedback)",
         [("s = np.exp(x + c)", "x += c\n    s = np.exp(x)")],
-        {"q2_2_2": "in place"},
+        feedback={"q2_2_2": "in place"},
     ),
     # ------------------------------------------------------------------ Q2.2.3 loss, accuracy
     fail(
@@ -214,16 +222,17 @@ CATALOG = (
         [("grad_W = np.dot(X.T, d)", "grad_W = np.dot(d.T, X)")],
         {"q2_3": "it must have the shape of"},
     ),
-    fail(
+    accept(
         "backwards_delta_in_place",
-        "backwards multiplies the caller's delta in place (delta *= activation_deriv(...))",
+        "backwards multiplies the caller's delta in place (delta *= activation_deriv(...)): "
+        "right gradients, full points; the handout does not ask to leave delta unchanged",
         [
             (
                 "d = delta * activation_deriv(post_act)",
                 "delta *= activation_deriv(post_act)\n    d = delta",
             )
         ],
-        {"q2_3": "in place"},
+        feedback={"q2_3": "in place"},
     ),
     # ------------------------------------------------------------------ Q2.4 batches
     fail(
@@ -315,9 +324,10 @@ CATALOG = (
         [("grad_b = np.sum(d, axis=0)", "grad_b = np.sum(d, axis=0, keepdims=True)")],
         {"q2_3": "it must have the shape of"},
     ),
-    fail(
+    accept(
         "batches_shuffle_x_in_place",
-        "get_random_batches shuffles the caller's x and y in place (x[:] = x[p]) before cutting",
+        "get_random_batches shuffles the caller's x and y in place (x[:] = x[p]) before "
+        "cutting: right batches, full points; the handout does not ask to leave x unchanged",
         [
             (
                 "    idx = np.arange(n)\n    np.random.shuffle(idx)\n",
@@ -325,7 +335,7 @@ CATALOG = (
                 "    idx = np.arange(n)\n",
             )
         ],
-        {"q2_4": "in place"},
+        feedback={"q2_4": "in place"},
     ),
     fail(
         "batches_overlap",
