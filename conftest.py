@@ -145,10 +145,16 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+# The grader's own checks of each question (tests/test_graded_checks.py) run before the
+# question's properties: a student reads the graded verdict first.
+GRADED_CHECKS = "test_graded_checks.py"
+
+
 def pytest_collection_modifyitems(config, items):
     _deselect(config, items, lambda item: not _maintainer_run(config) and _project_test(item))
     if not config.getoption("--run-slow"):
         _deselect(config, items, lambda item: "slow" in item.keywords)
+    items.sort(key=lambda item: item.path.name != GRADED_CHECKS)  # stable: one block first
 
 
 def _maintainer_run(config) -> bool:

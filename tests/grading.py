@@ -13,13 +13,14 @@ import json
 from pathlib import Path
 
 from grader import child, sandbox
-from grader.check import Check, Fail
+from grader.check import Check, Fail, Hidden, unreadable
 from grader.implementation import Implementation
 
 
 def verdict(check: Check, impl: Implementation, tmp_path: Path) -> tuple[str, str]:
     """``(outcome, message)``: outcome is passed, failed, not implemented, not provided or
-    error (the task raised: its message)."""
+    error (the task raised: its message). A judge that cannot read what came back fails the
+    check, as in the grader; :class:`grader.check.Hidden` (student release) propagates."""
     jobdir = Path(tmp_path) / f"job-{abs(hash(check.name))}"
     jobdir.mkdir(parents=True, exist_ok=True)
     inputs = check.inputs() if check.inputs else {}
@@ -34,4 +35,8 @@ def verdict(check: Check, impl: Implementation, tmp_path: Path) -> tuple[str, st
         check.judge(inputs, outcome.out)
     except Fail as exc:
         return "failed", str(exc)
+    except Hidden:
+        raise
+    except Exception as exc:  # values the judge could not even read
+        return "failed", unreadable(exc)
     return "passed", ""
