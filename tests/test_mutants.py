@@ -4,9 +4,10 @@ Each variant of ``tests/mutants/catalog.py`` is written to a complete flat-layou
 (its nn.py, its own other files, the solutions' run_q2.py, run_q3.py, run_q5.py where it has
 none; the project's util.py) and, in two subprocesses run concurrently by a few workers:
 
-* the self-check (the question-marked tests of ``tests/test_nn_*.py``, ``test_run_q2.py``, Q1,
-  and ``test_run_q3.py``, ``test_q4.py``/``test_run_q4.py``, ``test_run_q5.py`` when the entry
-  has rows of those questions) runs with the derandomised ``ci`` hypothesis profile;
+* the self-check (the graded checks of ``tests/test_graded_checks.py``, the question-marked
+  tests of ``tests/test_nn_*.py``, ``test_run_q2.py``, Q1, and ``test_run_q3.py``,
+  ``test_q4.py``/``test_run_q4.py``, ``test_run_q5.py`` when the entry has rows of those
+  questions) runs with the derandomised ``ci`` hypothesis profile;
 * the grader's checks of its rows run in one process (``mutants/grade_rows.py``: in-process
   verdicts, the grader's scoring; checks bound to NIST36 left out, like the slow tier).
 
@@ -49,7 +50,9 @@ from grader.questions import BY_MARKER, QUESTIONS
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 # The self-check of nn.py and run_q2.py (Q2) and Q1; never this file, never tests/mutants/.
+# The graded checks of every selected question come first, as in the student's run.
 CHECK_FILES = [
+    TESTS / "test_graded_checks.py",
     *sorted(TESTS.glob("test_nn_*.py")),
     TESTS / "test_run_q2.py",
     TESTS / "test_q1_theory.py",
@@ -60,7 +63,8 @@ MORE_FILES = {
     "4": [TESTS / "test_q4.py", TESTS / "test_run_q4.py"],
     "5": [TESTS / "test_run_q5.py"],
 }
-ALL_MARKERS = ["q1"] + [q.marker for q in QUESTIONS]
+# Every question these entries are complete for (Q4's findLetters fixtures: test_mutants_q4.py).
+ALL_MARKERS = ["q1"] + [q.marker for q in QUESTIONS if q.id[0] in "235"]
 # Markers the check files actually use: a passing variant must show records of each.
 USED_MARKERS = sorted(
     {m for f in CHECK_FILES for m in re.findall(r"pytest\.mark\.(q\w+)", f.read_text())}
