@@ -70,15 +70,6 @@ def test_variance_is_xavier_on_a_large_layer(nn):
     )
 
 
-def test_each_call_draws_fresh_weights(nn):
-    _, W1, _ = _init(nn, 20, 10)
-    _, W2, _ = _init(nn, 20, 10)
-    assert not np.array_equal(W1, W2), (
-        "two calls gave identical weights: draw fresh random numbers each call "
-        "(don't reseed inside initialize_weights)"
-    )
-
-
 def test_keeps_other_layers(nn):
     params = {}
     nn.initialize_weights(3, 4, params, "layer1")
