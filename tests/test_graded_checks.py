@@ -179,3 +179,12 @@ def test_every_part_of_the_handout_has_its_class():
     self-check (a test of this module itself: no question marker)."""
     parts = {q.id.split(".")[0] for q in QUESTIONS}
     assert parts == {part.PART for part in _Part.__subclasses__()}
+
+
+def test_q6_without_pytorch_is_not_gradable_here(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in PYTORCH else real(name, *a)
+    )
+    assert _not_gradable_here(question_checks("6.1.1")[0]) == NEEDS_PYTORCH
+    assert _not_gradable_here(question_checks("2.2.2")[0]) is None
