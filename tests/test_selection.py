@@ -125,7 +125,13 @@ def test_one_question_loads_only_its_own_graded_checks():
     proc = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
-    assert "test_graded_check[q2_2_2-" in proc.stdout, proc.stdout[-3000:] + proc.stderr
+    ids = [x for x in proc.stdout.splitlines() if x.startswith("tests/")]
+    graded = [i for i, x in enumerate(ids) if "test_graded_check[q2_2_2-" in x]
+    assert graded and graded == list(range(len(graded))) and len(ids) > len(graded), (
+        "the graded checks of Q2.2.2 are collected first, before its properties:\n"
+        + proc.stdout[-3000:]
+        + proc.stderr
+    )
     line = next(x for x in proc.stdout.splitlines() if x.startswith("CHECKS"))
     loaded = ast.literal_eval(line.removeprefix("CHECKS "))
     assert all(m in ("grader.checks.q2_2_2", "grader.checks.q2") for m in loaded), loaded
