@@ -33,7 +33,7 @@ def _question(folder: Path, sandbox: str):
     import numpy as np
 
     from grader.check import Check
-    from grader.checks.q2 import softmax_task
+    from grader.checks.q2_2_2 import softmax_task
     from grader.sandbox import Limits, run_question
 
     check = Check("2.2.2", "softmax", 1, softmax_task, lambda i, o: None, budget=60)

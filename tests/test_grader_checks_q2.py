@@ -1,4 +1,4 @@
-"""The graded Q2 checks (``grader/checks/q2.py``) judge right: run in-process with ``verdict``.
+"""The graded Q2 checks (``grader/checks/q2_*.py``) judge right: run in-process with ``verdict``.
 
 * the solutions pass every Q2 check and the untouched kata is "not implemented" everywhere;
 * each mutant of ``tests/mutants/catalog.py`` fails a check of every Q2 question that must
@@ -26,7 +26,7 @@ from grading import verdict
 from mutants.catalog import BY_NAME, CATALOG, STUDENT, fail, materialise, stub_source
 
 from grader import oracle
-from grader.checks.q2 import CHECKS
+from grader.checks import question_checks
 from grader.implementation import NotProvided, resolve
 from grader.questions import BY_MARKER, QUESTIONS
 
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 HAS_SOLUTIONS = (SOLUTIONS / "nn.py").exists()
 Q2 = [q for q in QUESTIONS if q.id.startswith("2.")]
-Q2_CHECKS = [c for c in CHECKS if c.question.startswith("2.")]
+Q2_CHECKS = [c for q in Q2 for c in question_checks(q.id)]
 MARKER = {q.id: q.marker for q in Q2}
 # The grader's own tests run in the slow tier (CI, --run-slow): the fast tier is the student's
 # quick self-check, and these exercise every graded check against the solutions and mutants.

@@ -249,7 +249,7 @@ def test_checks_sharing_a_run_that_timed_out_are_not_run_again(tmp_path):
     """Q2.2.2's two checks with the same inputs share the work: after the first times out
     the second reports it at once instead of spending its own budget."""
     from grader.check import Check
-    from grader.checks.q2 import softmax_task
+    from grader.checks.q2_2_2 import softmax_task
     from grader.sandbox import run_question
 
     sub = _submission(tmp_path / "hang", HOSTILE["hang"][0])
@@ -466,7 +466,7 @@ FORGES_X_AFTER = {
     "patched_task": textwrap.dedent(
         """
         import sys
-        _q2 = sys.modules.get("grader.checks.q2")
+        _q2 = sys.modules.get("grader.checks.q2_2_2")
         if _q2 is not None:
             _task = _q2.softmax_task
 

@@ -179,7 +179,7 @@ def test_no_private_key_reaches_the_job_folder_of_any_check(monkeypatch):
 
 def _echo_check(private=("answer",)):
     """Q2.2.2's task (softmax of inputs['x']); the judge wants the private 'answer'."""
-    from grader.checks.q2 import softmax_task
+    from grader.checks.q2_2_2 import softmax_task
 
     def judge(inputs, out):
         got = out.get("probs")
@@ -262,7 +262,7 @@ def _inside_tmp(path: Path) -> bool:
 
 
 def test_inside_bubblewrap_the_answers_and_the_grader_are_out_of_reach(tmp_path):
-    from grader.checks.q2 import softmax_task
+    from grader.checks.q2_2_2 import softmax_task
 
     hidden = [
         str(ROOT / "solutions"),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from grader.check import Fail, close, render
-from grader.checks import q2
+from grader.checks import q2_2_3
 from grader.face import hint_level
 from grader.packaging import build_gradescope_zip
 
@@ -47,7 +47,7 @@ def test_the_default_level_is_nudge(monkeypatch):
 def test_a_graded_check_spells_the_formula_out_at_full_only(level, monkeypatch):
     """Q2.2.3's summed loss, answered with the mean: the grader's own message."""
     monkeypatch.setenv("NRK_HINTS", level)
-    [check] = [c for c in q2.CHECKS if c.judge is q2.judge_loss]
+    [check] = [c for c in q2_2_3.CHECKS if c.judge is q2_2_3.judge_loss]
     inputs = check.inputs()
     y, probs = inputs["y"], inputs["probs"]
     mean = -np.mean(np.log(probs[np.arange(len(y)), y.argmax(1)]))
@@ -55,7 +55,7 @@ def test_a_graded_check_spells_the_formula_out_at_full_only(level, monkeypatch):
         out = {"loss": np.array(mean), "acc": np.array(0.0), "probs_after": probs, "y_after": y}
         check.judge(inputs, out)
     text = str(failed.value)
-    assert "sum over the batch" in text  # what is wrong, at every level
+    assert q2_2_3.SUM_NOT_MEAN in text  # what is wrong, at every level
     assert ("-sum_i log" in text) == (level == "full")
     assert ("Reread Q2.2.3" in text) == (level != "none")
 

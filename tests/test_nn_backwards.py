@@ -7,8 +7,15 @@ from checks import array_result, assert_unchanged, batch_hint, snapshot
 from hypothesis import assume, given
 from strategies import networks
 
-from grader.checks.q2 import BACKPROP_TOLERANCE as TOLERANCE
-from grader.checks.q2 import CHECKLIST
+from grader.checks.q2_3 import BACKPROP_TOLERANCE as TOLERANCE
+from grader.checks.q2_3 import (
+    CHECKLIST,
+    GRAD_SHAPE,
+    GRAD_X_FORMULA,
+    MUST_STORE,
+    RELU_KINK,
+    REPEAT_RTOL,
+)
 
 pytestmark = pytest.mark.q2_3
 
@@ -41,7 +48,9 @@ def _backprop(nn, net, params):
 
 def _away_from_relu_kink(net, params):
     _, pres = oracle.mlp_logits(net["X"], params, net["layers"])
-    return all(np.abs(z).min() > 1e-3 for z, (_, act) in zip(pres, net["layers"]) if act == "relu")
+    return all(
+        np.abs(z).min() > RELU_KINK for z, (_, act) in zip(pres, net["layers"]) if act == "relu"
+    )
 
 
 def _prepare(nn, impl_params, net):
@@ -65,13 +74,10 @@ def test_stores_gradients_shaped_like_the_parameters(nn, impl_params, net):
     for name in _layer_names(net):
         for kind in ("W", "b"):
             key, grad_key = kind + name, "grad_" + kind + name
-            assert grad_key in params, (
-                f"backwards(..., name={name!r}) must store params[{grad_key!r}]"
-            )
+            assert grad_key in params, MUST_STORE.format(name=name, key=grad_key)
             shape = np.shape(params[grad_key])
-            assert shape == np.shape(params[key]), (
-                f"params[{grad_key!r}] has shape {shape}; it must have the shape of "
-                f"params[{key!r}], {np.shape(params[key])}"
+            assert shape == np.shape(params[key]), GRAD_SHAPE.format(
+                grad_key=grad_key, got=shape, key=key, shape=np.shape(params[key])
             )
 
 
@@ -101,7 +107,7 @@ def test_returned_grad_X_matches_central_differences(nn, impl_params, net):
     err = oracle.relative_error(grad_X, oracle.central_differences(loss, X))
     assert err <= TOLERANCE, (
         f"the returned grad_X differs from central differences (relative error {err:.1e}): "
-        "grad_X = (delta * activation_deriv(post_act)) @ W.T"
+        + GRAD_X_FORMULA
     )
 
 
@@ -114,5 +120,8 @@ def test_uses_the_cache_of_forward(nn, impl_params, net):
     _backprop(nn, net, params)  # same inputs, same cache: same gradients
     for key, value in grads.items():
         np.testing.assert_allclose(
-            params[key], value, rtol=1e-12, err_msg=f"{key} changed between two identical passes"
+            params[key],
+            value,
+            rtol=REPEAT_RTOL,
+            err_msg=f"{key} changed between two identical passes",
         )

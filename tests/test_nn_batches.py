@@ -6,7 +6,19 @@ from checks import assert_unchanged, snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checks.q2 import BATCH_SIZE_IS_ROWS, FEWER_THAN_BATCH_SIZE, NO_BATCHES
+from grader.checks.q2_4 import (
+    BATCH_SIZE_IS_ROWS,
+    EVERY_BATCH,
+    FEWER_THAN_BATCH_SIZE,
+    FRESH_ORDER,
+    NO_BATCHES,
+    NOT_SHUFFLED,
+    PARTIAL_BATCH,
+    SAME_ROWS,
+    SAMPLE_TWICE,
+    SHARED_MEMORY,
+    STAY_PAIRED,
+)
 
 pytestmark = pytest.mark.q2_4
 
@@ -37,8 +49,8 @@ def _check_partition(batches, n, d, c, batch_size):
     short = [s for s in sizes if s != batch_size]
     leftover = n % batch_size
     assert len(short) <= 1 and all(s == leftover for s in short), (
-        f"with N = {n} and batch_size = {batch_size}, every batch should have {batch_size} "
-        f"rows (one may have the {leftover} left over); got batch sizes {sizes}. "
+        f"with N = {n} and batch_size = {batch_size}, {EVERY_BATCH.format(batch_size=batch_size)} "
+        f"(one may have the {leftover} left over); got batch sizes {sizes}. "
         f"{BATCH_SIZE_IS_ROWS}"
     )
     seen = []
@@ -47,23 +59,19 @@ def _check_partition(batches, n, d, c, batch_size):
             f"batches keep the columns: x rows have {d} values, y rows {c}; got "
             f"{bx.shape} and {by.shape}"
         )
-        assert len(bx) == len(by), "each batch has as many x rows as y rows"
+        assert len(bx) == len(by), SAME_ROWS
         ids = bx[:, 0].round().astype(int)
-        assert np.array_equal(by[:, 0], ids * 10.0), (
-            "x and y rows must stay paired: shuffle them with the same indices"
-        )
+        assert np.array_equal(by[:, 0], ids * 10.0), STAY_PAIRED
         seen.extend(ids.tolist())
-    assert len(seen) == len(set(seen)), "a sample appeared twice: each belongs to one batch"
+    assert len(seen) == len(set(seen)), SAMPLE_TWICE
     missing = n - len(seen)
     assert missing == 0 or (missing == leftover and not short), (
-        f"{missing} of {n} samples are in no batch; only the {leftover} left over by a "
-        "partial last batch may be dropped"
+        f"{missing} of {n} samples are in no batch; " + PARTIAL_BATCH.format(leftover=leftover)
     )
     for i in range(len(batches)):
         for j in range(i + 1, len(batches)):
             assert not np.shares_memory(batches[i][0], batches[j][0]), (
-                f"batches {i} and {j} share memory: index with an array of indices "
-                "(x[idx]) to get independent copies"
+                f"batches {i} and {j} share memory: {SHARED_MEMORY}"
             )
 
 
@@ -125,10 +133,5 @@ def test_order_is_random(nn):
         tuple(np.concatenate([bx[:, 0] for bx, _ in _batches(nn, x, y, 10)]).round())
         for _ in range(3)
     ]
-    assert orders[0] != tuple(np.arange(100.0)), (
-        "the batches follow the data's order: shuffle the indices (np.random.permutation)"
-    )
-    assert len(set(orders)) > 1, (
-        "three calls gave the same order: draw a fresh permutation each call (don't reseed "
-        "inside get_random_batches)"
-    )
+    assert orders[0] != tuple(np.arange(100.0)), NOT_SHUFFLED
+    assert len(set(orders)) > 1, f"three calls gave the same order: {FRESH_ORDER}"

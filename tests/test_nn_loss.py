@@ -9,16 +9,24 @@ from checks import advise, assert_unchanged, snapshot
 from hypothesis import given
 from strategies import classification_batches, one_hot
 
-from grader.checks.q2 import LOG_OF_ZERO, SUM_NOT_MEAN
+from grader.checks.q2_2_3 import (
+    ACCURACY_DEFINITION,
+    ACCURACY_IS_A_FRACTION,
+    CONFIDENT_TOL,
+    LOG_OF_ZERO,
+    LOSS_FORMULA,
+    LOSS_TOL,
+    RETURN_PAIR,
+    SANITY_TOL,
+    loss_hint,
+)
 
 pytestmark = pytest.mark.q2_2_3
 
 
 def _loss_and_acc(nn, y, probs):
     result = nn.compute_loss_and_acc(y, probs)
-    assert result is not None and len(result) == 2, (
-        f"compute_loss_and_acc should return (loss, acc), got {result!r}"
-    )
+    assert result is not None and len(result) == 2, f"{RETURN_PAIR}, got {result!r}"
     loss, acc = result
     assert np.ndim(loss) == 0 and np.ndim(acc) == 0, (
         f"loss and acc should each be a single number, got shapes {np.shape(loss)} and "
@@ -32,11 +40,9 @@ def test_loss_is_summed_cross_entropy(nn, batch):
     y, probs = batch
     loss, _ = _loss_and_acc(nn, y, probs)
     expected = oracle.cross_entropy_sum(y, probs)
-    hint = ""
-    if len(y) > 1 and np.isclose(loss * len(y), expected, rtol=1e-9):
-        hint = f" It equals the sum divided by N = {len(y)}: {SUM_NOT_MEAN}."
-    assert np.isclose(loss, expected, rtol=1e-9, atol=1e-12), (
-        f"loss = {loss!r}, expected -sum_i log(probs[i, label_i]) = {expected!r}.{hint}"
+    assert np.isclose(loss, expected, **LOSS_TOL), (
+        f"loss = {loss!r}, expected {LOSS_FORMULA} = {expected!r}."
+        + loss_hint(loss, expected, len(y))
     )
 
 
@@ -45,12 +51,9 @@ def test_accuracy_is_a_fraction(nn, batch):
     y, probs = batch
     _, acc = _loss_and_acc(nn, y, probs)
     expected = oracle.accuracy(y, probs)
-    assert 0 <= acc <= 1, (
-        f"accuracy is a fraction in [0, 1] (not a count or a percentage), got {acc}"
-    )
+    assert 0 <= acc <= 1, f"{ACCURACY_IS_A_FRACTION}, got {acc}"
     assert np.isclose(acc, expected), (
-        f"accuracy = {acc}, expected {expected}: the fraction of rows whose argmax of probs "
-        "equals the argmax of y"
+        f"accuracy = {acc}, expected {expected}: {ACCURACY_DEFINITION}"
     )
 
 
@@ -63,7 +66,7 @@ def test_handout_sanity_values(nn):
     probs[np.arange(40)[::4], labels[::4]] += 2e-9  # ...except for every 4th example
     probs /= probs.sum(axis=1, keepdims=True)
     loss, acc = _loss_and_acc(nn, y, probs)
-    assert np.isclose(loss, -40 * np.log(0.25), rtol=1e-6), f"expected ~55.45, got {loss}"
+    assert np.isclose(loss, -40 * np.log(0.25), **SANITY_TOL), f"expected ~55.45, got {loss}"
     assert np.isclose(acc, 0.25), f"expected accuracy 0.25, got {acc}"
 
 
@@ -75,7 +78,7 @@ def test_confident_right_predictions(nn):
     probs = y * (1 - 2e-9) + 1e-9
     loss, acc = _loss_and_acc(nn, y, probs)
     expected = oracle.cross_entropy_sum(y, probs)
-    assert np.isclose(loss, expected, rtol=1e-6, atol=1e-12) and acc == 1.0, (
+    assert np.isclose(loss, expected, **CONFIDENT_TOL) and acc == 1.0, (
         f"confident, right predictions (probability 1 - 2e-9 on each label) give loss "
         f"{expected:.3g} (close to 0) and accuracy 1, got {loss}, {acc}"
     )

@@ -7,7 +7,26 @@ from checks import array_result, assert_finite, assert_unchanged, snapshot
 from hypothesis import given
 from strategies import finite, layer_names, matrices, seeds, sizes
 
-from grader.checks.q2 import SIGMOID_HINT
+from grader.checks.q2_2_1 import (
+    APPLY_ACTIVATION,
+    CACHE_MISSING,
+    CACHE_TUPLE,
+    CACHED_X,
+    EXTREMES_ATOL,
+    FORWARD_DEFAULT,
+    FORWARD_TOL,
+    POST_ACT,
+    PRE_ACT,
+    SIGMOID_FORMULA,
+    SIGMOID_HINT,
+    SIGMOID_RANGE,
+    SIGMOID_SYMMETRY,
+    SIGMOID_TOL,
+    SLOPE,
+    SLOPE_ATOL,
+    SLOPE_EPS,
+    SYMMETRY_TOL,
+)
 
 pytestmark = pytest.mark.q2_2_1
 
@@ -16,36 +35,34 @@ pytestmark = pytest.mark.q2_2_1
 def test_sigmoid_range_and_finite(nn, x):
     s = array_result(nn.sigmoid(x), "sigmoid(x)", x.shape)
     assert_finite(s, "sigmoid(x) for |x| up to 1000", SIGMOID_HINT)
-    assert np.all((s >= 0) & (s <= 1)), "sigmoid values must lie in [0, 1]"
+    assert np.all((s >= 0) & (s <= 1)), SIGMOID_RANGE
 
 
 def test_sigmoid_extremes(nn):
     s = array_result(nn.sigmoid(np.array([-1000.0, 0.0, 1000.0])), "sigmoid", (3,))
     assert_finite(s, "sigmoid([-1000, 0, 1000])", SIGMOID_HINT)
-    np.testing.assert_allclose(s, [0.0, 0.5, 1.0], atol=1e-12, err_msg="sigmoid(-1000, 0, 1000)")
+    np.testing.assert_allclose(
+        s, [0.0, 0.5, 1.0], atol=EXTREMES_ATOL, err_msg="sigmoid(-1000, 0, 1000)"
+    )
 
 
 @given(x=matrices(low=-30, high=30))
 def test_sigmoid_values_and_symmetry(nn, x):
     s = array_result(nn.sigmoid(x), "sigmoid(x)", x.shape)
-    np.testing.assert_allclose(
-        s, 1 / (1 + np.exp(-x)), rtol=1e-9, atol=1e-15, err_msg="sigmoid(x) = 1 / (1 + exp(-x))"
-    )
+    np.testing.assert_allclose(s, 1 / (1 + np.exp(-x)), **SIGMOID_TOL, err_msg=SIGMOID_FORMULA)
     s_neg = array_result(nn.sigmoid(-x), "sigmoid(-x)", x.shape)
-    np.testing.assert_allclose(
-        s_neg, 1 - s, atol=1e-12, err_msg="sigmoid(-x) should equal 1 - sigmoid(x)"
-    )
+    np.testing.assert_allclose(s_neg, 1 - s, **SYMMETRY_TOL, err_msg=SIGMOID_SYMMETRY)
 
 
 @given(x=matrices(low=-8, high=8))
 def test_sigmoid_agrees_with_sigmoid_deriv(nn, x):
-    eps = 1e-6
+    eps = SLOPE_EPS
     numeric = (np.asarray(nn.sigmoid(x + eps)) - np.asarray(nn.sigmoid(x - eps))) / (2 * eps)
     np.testing.assert_allclose(
         nn.sigmoid_deriv(np.asarray(nn.sigmoid(x))),
         numeric,
-        atol=1e-8,
-        err_msg="sigmoid's slope (by central differences) should be s * (1 - s) (Q1.4)",
+        atol=SLOPE_ATOL,
+        err_msg=SLOPE,
     )
 
 
@@ -66,30 +83,28 @@ def test_forward_is_activation_of_affine_map(nn, impl_params, seed, n, d_in, d_o
     np.testing.assert_allclose(
         out,
         oracle.sigmoid(expected_pre),
-        rtol=1e-9,
-        atol=1e-12,
-        err_msg="forward should return sigmoid(X @ W + b) by default",
+        **FORWARD_TOL,
+        err_msg=FORWARD_DEFAULT,
     )
     assert_unchanged(X_before, [X], ["X"], "forward")
 
     cache = params.get("cache_" + name)
-    assert cache is not None, f"forward must store params['cache_{name}'] = (X, pre_act, post_act)"
-    assert len(cache) == 3, "the cache is the tuple (X, pre_act, post_act)"
+    assert cache is not None, CACHE_MISSING.format(name=name, key="cache_" + name)
+    assert len(cache) == 3, CACHE_TUPLE
     X_c, pre, post = (np.asarray(c) for c in cache)
-    assert np.array_equal(X_c, X), "cache[0] should be the layer's input X"
+    assert np.array_equal(X_c, X), CACHED_X
     np.testing.assert_allclose(
         pre.reshape(n, d_out),
         expected_pre,
-        rtol=1e-9,
-        atol=1e-12,
-        err_msg="cache[1] should be pre_act = X @ W + b",
+        **FORWARD_TOL,
+        err_msg=PRE_ACT,
     )
     np.testing.assert_allclose(
         post.reshape(n, d_out),
         out,
         rtol=0,
         atol=0,
-        err_msg="cache[2] should be post_act, the value returned",
+        err_msg=POST_ACT,
     )
 
 
@@ -111,7 +126,6 @@ def test_forward_honours_activation(nn, util, impl_params, seed, n, d_in, d_out,
         np.testing.assert_allclose(
             out,
             expected,
-            rtol=1e-9,
-            atol=1e-12,
-            err_msg=f"forward(X, params, name, activation) should apply {label}, not sigmoid",
+            **FORWARD_TOL,
+            err_msg=APPLY_ACTIVATION.format(label=label),
         )

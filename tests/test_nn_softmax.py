@@ -7,7 +7,19 @@ from checks import array_result, assert_finite, assert_unchanged, snapshot
 from hypothesis import given
 from strategies import finite, matrices, one_hot, vectors
 
-from grader.checks.q2 import HARD_MAX, SOFTMAX_DEFINITION, STABILITY_HINT
+from grader.checks.q2_2_2 import (
+    DEFINITION_TOL,
+    HARD_MAX,
+    OWN_MAX,
+    PROBABILITIES,
+    ROW_SUM_RTOL,
+    ROWS_INDEPENDENT,
+    ROWS_SUM_TO_ONE,
+    SHIFT_INVARIANCE,
+    SOFTMAX_DEFINITION,
+    SOFTMAX_TOL,
+    STABILITY_HINT,
+)
 
 pytestmark = pytest.mark.q2_2_2
 
@@ -20,14 +32,8 @@ def _softmax(nn, x):
 def test_rows_are_distributions(nn, x):
     p = _softmax(nn, x)
     assert_finite(p, "softmax(x)", STABILITY_HINT)
-    assert np.all((p >= 0) & (p <= 1)), "softmax values must lie in [0, 1]"
-    np.testing.assert_allclose(
-        p.sum(axis=1),
-        1.0,
-        rtol=1e-9,
-        err_msg="each row of softmax(x) must sum to 1: normalise along axis=1 (one example "
-        "per row), not over the whole array or the columns",
-    )
+    assert np.all((p >= 0) & (p <= 1)), PROBABILITIES
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=ROW_SUM_RTOL, err_msg=ROWS_SUM_TO_ONE)
 
 
 @given(x=matrices(low=-50, high=50))
@@ -38,7 +44,7 @@ def test_matches_the_definition(nn, x):
     assert not (np.array_equal(p, hard_max) and not np.array_equal(expected, hard_max)), (
         f"softmax(x) returned the one-hot of each row's argmax. {HARD_MAX}"
     )
-    np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-300, err_msg=SOFTMAX_DEFINITION)
+    np.testing.assert_allclose(p, expected, **DEFINITION_TOL, err_msg=SOFTMAX_DEFINITION)
 
 
 @given(x=matrices(low=-20, high=20), data=vectors(low=-1e3, high=1e3))
@@ -47,9 +53,8 @@ def test_invariant_to_a_different_shift_per_row(nn, x, data):
     np.testing.assert_allclose(
         _softmax(nn, x + shifts),
         oracle.softmax(x),
-        rtol=1e-7,
-        atol=1e-12,
-        err_msg="adding a constant to a row must not change its softmax (Q1.1). " + STABILITY_HINT,
+        **SOFTMAX_TOL,
+        err_msg=SHIFT_INVARIANCE + STABILITY_HINT,
     )
 
 
@@ -57,7 +62,7 @@ def test_invariant_to_a_different_shift_per_row(nn, x, data):
 def test_finite_for_large_logits(nn, x):
     p = _softmax(nn, x)
     assert_finite(p, "softmax of logits up to 1000 in magnitude", STABILITY_HINT)
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-9, err_msg=STABILITY_HINT)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=ROW_SUM_RTOL, err_msg=STABILITY_HINT)
 
 
 @given(scale=finite(100.0, 1e3))
@@ -73,14 +78,13 @@ def test_batch_mixing_rows_of_very_different_scales(nn, scale):
     assert_finite(
         p,
         "softmax of a batch mixing large and small rows",
-        "Subtract each row's own max (axis=1, keepdims=True), not the global max.",
+        OWN_MAX,
     )
     np.testing.assert_allclose(
         p,
         oracle.softmax(x),
-        rtol=1e-9,
-        err_msg="each row's softmax is independent of the other rows: subtract each row's "
-        "own max (axis=1, keepdims=True), not the global max",
+        **DEFINITION_TOL,
+        err_msg=ROWS_INDEPENDENT,
     )
 
 

@@ -6,6 +6,18 @@ import pytest
 from hypothesis import given
 from strategies import one_hot, seeds
 
+from grader.checks.q2_4 import FIT_ACCURACY, FIT_LOSS_FRACTION
+from grader.checks.q2_5 import (
+    CENTRAL_DIFFERENCE,
+    GRADIENT_CHECK_AGREES,
+    GRADIENT_CHECK_FLAGS,
+    KNOWN_TOL,
+    RESTORE,
+    RESTORE_TOL,
+    TOY_TOLERANCE,
+    known_loss,
+)
+
 
 def _separable_data(seed, n_per_class=10):
     """Four well-separated 2-D clusters, standardised."""
@@ -37,22 +49,18 @@ def test_training_lowers_the_loss_and_raises_accuracy(run_q2, batch_size):
     accs = np.array([float(h[1]) for h in history])
     assert np.all(np.isfinite(losses)), "the training loss became NaN or inf"
     assert np.all((accs >= 0) & (accs <= 1)), "accuracy is a fraction in [0, 1]"
-    assert losses[-1] < 0.25 * losses[0], (
+    assert losses[-1] < FIT_LOSS_FRACTION * losses[0], (
         f"the epoch loss went from {losses[0]:.2f} to only {losses[-1]:.2f} on easily "
         "separable data: apply W <- W - learning_rate * grad_W to every parameter each batch"
     )
-    assert accs[-1] >= 0.95, f"final accuracy {accs[-1]:.2f} on separable data, expected >= 0.95"
+    assert accs[-1] >= FIT_ACCURACY, (
+        f"final accuracy {accs[-1]:.2f} on separable data, expected >= {FIT_ACCURACY}"
+    )
     assert any(not np.array_equal(before[k], params[k]) for k in before), (
         "train must update params in place"
     )
-    assert _toy_accuracy(x, y, params) >= 0.95, (
-        "the trained params should classify the training data (>= 95%)"
-    )
-
-
-def _known_loss(params):
-    return float(
-        np.sum(params["Wa"] ** 3) + np.sum(np.sin(params["ba"])) + 0.5 * np.sum(params["Wb"] ** 2)
+    assert _toy_accuracy(x, y, params) >= FIT_ACCURACY, (
+        f"the trained params should classify the training data (>= {FIT_ACCURACY:.0%})"
     )
 
 
@@ -72,7 +80,7 @@ def _known_params(seed):
 def test_numerical_gradients_of_a_known_function(run_q2, seed):
     params = _known_params(seed)
     before = {k: np.array(v) for k, v in params.items() if "_" not in k}
-    grads = run_q2.numerical_gradients(_known_loss, params, 1e-6)
+    grads = run_q2.numerical_gradients(known_loss, params, 1e-6)
     assert grads is not None and set(grads) == {"grad_Wa", "grad_ba", "grad_Wb"}, (
         "numerical_gradients returns {'grad_' + key: gradient} for the parameters only "
         f"(keys without '_'); got {None if grads is None else sorted(grads)}"
@@ -86,17 +94,15 @@ def test_numerical_gradients_of_a_known_function(run_q2, seed):
         np.testing.assert_allclose(
             np.asarray(grads[key]).reshape(value.shape),
             value,
-            rtol=1e-5,
-            atol=1e-7,
-            err_msg=f"{key}: (loss(w + eps) - loss(w - eps)) / (2 eps) for each entry w",
+            **KNOWN_TOL,
+            err_msg=f"{key}: {CENTRAL_DIFFERENCE} for each entry w",
         )
     for key, value in before.items():
         np.testing.assert_allclose(
             params[key],
             value,
-            rtol=1e-12,
-            atol=1e-15,
-            err_msg=f"params[{key!r}] was left perturbed: restore each entry after using it",
+            **RESTORE_TOL,
+            err_msg=f"params[{key!r}] was left perturbed: {RESTORE}",
         )
 
 
@@ -125,7 +131,7 @@ def test_numerical_gradients_on_the_toy_network(run_q2):
     }
     for key, value in expected.items():
         err = oracle.relative_error(np.asarray(grads[key]).reshape(value.shape), value)
-        assert err < 1e-6, f"{key}: relative error {err:.1e} against backprop"
+        assert err < TOY_TOLERANCE, f"{key}: relative error {err:.1e} against backprop"
 
 
 @pytest.mark.q2_5
@@ -134,13 +140,14 @@ def test_gradient_check_agrees_with_backwards_and_flags_a_wrong_gradient(run_q2)
     params = run_q2.init_toy_network()
     run_q2.toy_forward_backward(x, y, params)
     errors = run_q2.gradient_check(x, y, params)
-    assert max(errors.values()) < 1e-4, (
-        f"on a correct network the checker should agree with backwards (< 1e-4): {errors}"
+    assert max(errors.values()) < GRADIENT_CHECK_AGREES, (
+        "on a correct network the checker should agree with backwards "
+        f"(< {GRADIENT_CHECK_AGREES:g}): {errors}"
     )
     params["grad_Wlayer1"] = params["grad_Wlayer1"] * 1.5  # a deliberately wrong gradient
     errors = run_q2.gradient_check(x, y, params)
-    assert errors["grad_Wlayer1"] > 1e-2, (
+    assert errors["grad_Wlayer1"] > GRADIENT_CHECK_FLAGS, (
         f"a gradient 1.5x too large should be flagged, got error {errors['grad_Wlayer1']:.1e}"
     )
     others = {k: v for k, v in errors.items() if k != "grad_Wlayer1"}
-    assert max(others.values()) < 1e-4, f"only grad_Wlayer1 was wrong: {errors}"
+    assert max(others.values()) < GRADIENT_CHECK_AGREES, f"only grad_Wlayer1 was wrong: {errors}"

@@ -134,7 +134,8 @@ def test_one_question_loads_only_its_own_graded_checks():
     )
     line = next(x for x in proc.stdout.splitlines() if x.startswith("CHECKS"))
     loaded = ast.literal_eval(line.removeprefix("CHECKS "))
-    assert all(m in ("grader.checks.q2_2_2", "grader.checks.q2") for m in loaded), loaded
+    assert "grader.checks.q2_2_2" in loaded, loaded
+    assert all(m.startswith("grader.checks.q2_") for m in loaded), loaded  # no Q4's skimage
 
 
 @pytest.mark.parametrize(
