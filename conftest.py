@@ -150,11 +150,39 @@ def pytest_ignore_collect(collection_path, config):
 GRADED_CHECKS = "test_graded_checks.py"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config, items):
     _deselect(config, items, lambda item: not _maintainer_run(config) and _project_test(item))
     if not config.getoption("--run-slow"):
         _deselect(config, items, lambda item: "slow" in item.keywords)
+    for item in items:
+        group = _shared_work_group(item)
+        if group and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: item.path.name != GRADED_CHECKS)  # stable: one block first
+
+
+# Session fixtures that build something costly (the student release): their tests share one
+# pytest-xdist worker, so the release is built once.
+SHARED_SESSION_FIXTURES = ("release_zip", "release_tree")
+
+
+def _shared_work_group(item) -> str | None:
+    """Under ``--dist loadgroup`` (tox), tests go to whichever worker is free, but those
+    sharing costly work stay on one worker: the tests using a fixture that a test module
+    defines for the whole module or session (a trained network, a built release), grouped by
+    that module (by :data:`SHARED_SESSION_FIXTURES` for the release)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    if any(name in SHARED_SESSION_FIXTURES for name in info.names_closure):
+        return "release"
+    module = item.nodeid.split("::")[0]
+    for defs in info.name2fixturedefs.values():
+        for fixturedef in defs:
+            if fixturedef.scope in ("module", "session") and fixturedef.baseid == module:
+                return module
+    return None
 
 
 def _maintainer_run(config) -> bool:

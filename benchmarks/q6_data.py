@@ -15,13 +15,15 @@ import os
 
 from .common import ROOT, log, result
 
-#: (record name, the grader's bar attribute, availability function, question, download)
+#: (record name, the grader's bar as ``module:attribute`` of grader.checks, availability
+#: function of grader.checks.q6_data, question, download)
 BARS = (
-    ("q6.cifar10", "CIFAR_BAR", "cifar10_available", "Q6.1.3", "cifar10"),
-    ("q6.sun", "SUN_BAR", "sun_available", "Q6.1.4", "sun --sun-url ARCHIVE"),
-    ("q6.flowers17_finetune", "FINETUNE_BAR", "flowers_available", "Q6.2", "flowers17 squeezenet"),
-    ("q6.flowers17_scratch", "SCRATCH_BAR", "flowers_available", "Q6.2", "flowers17"),
-)
+    ("q6.cifar10", "q6_1_3:CIFAR_BAR", "cifar10_available", "Q6.1.3", "cifar10"),
+    ("q6.sun", "q6_1_4:SUN_BAR", "sun_available", "Q6.1.4", "sun --sun-url ARCHIVE"),
+    ("q6.flowers17_finetune", "q6_2:FINETUNE_BAR", "flowers_available", "Q6.2",
+     "flowers17 squeezenet"),
+    ("q6.flowers17_scratch", "q6_2:SCRATCH_BAR", "flowers_available", "Q6.2", "flowers17"),
+)  # fmt: skip
 
 
 def _train(name, epochs):
@@ -57,13 +59,16 @@ def run(quick=False, train=_train):
     -------
     list of dict
     """
-    from grader.checks import q6 as checks_q6
+    import importlib
+
+    from grader.checks import q6_data
 
     records = []
-    for name, bar_name, available, question, fetch in BARS:
-        bar = getattr(checks_q6, bar_name)
+    for name, bar_ref, available, question, fetch in BARS:
+        module, _, attribute = bar_ref.partition(":")
+        bar = getattr(importlib.import_module(f"grader.checks.{module}"), attribute)
         target = f">= {bar.min_acc:.0%} of the {bar.split} after {bar.epochs} epochs (the bar)"
-        reason = getattr(checks_q6, available)()
+        reason = getattr(q6_data, available)()
         if reason is not None:
             # "X not found in PATH (missing ...)", the repository's paths relative
             why = reason.removeprefix("not gradable offline: ").split("; ")[0]

@@ -148,9 +148,9 @@ def select(ids: str | None):
 
 def use_photos(args) -> list:
     """The checks to grade with: the Q4 ones on --photos, --truth and --q4-weights (passed
-    to them as ``grader.checks.q4.PhotoOptions``), or on the samples."""
+    to them as ``grader.checks.photos.PhotoOptions``), or on the samples."""
     from grader.checks import all_checks
-    from grader.checks.q4 import PhotoOptions
+    from grader.checks.photos import PhotoOptions
 
     use_hints(args)
     paths = {}

@@ -8,7 +8,7 @@ known exactly: one box per character (after rotation), its label, its line and t
 breaks, and the boxes of the dots.
 
 ``make_page(seed, **options)`` is deterministic in its seed; ``blank_page`` is paper only.
-The grader's Q4 checks (``grader/checks/q4.py``) make their inputs here; the test suite
+The grader's Q4 checks (``grader/checks/q4_2.py`` ...) make their inputs here; the test suite
 imports it as ``tests/pages.py``.
 """
 

@@ -142,10 +142,19 @@ def tasks(plan_path: str) -> int:
     return 0
 
 
+def _forget_flat_modules() -> None:
+    """Drop the modules a previous flat folder put under plain names (``nn``, ``util``,
+    ``run_q2``) and that folder's place on ``sys.path``."""
+    for name in ("nn", "util", "run_q2"):
+        sys.modules.pop(name, None)
+    sys.path[:] = [p for p in sys.path if not (Path(p) / "nn.py").is_file()]
+
+
 def mutants(plan_path: str) -> int:
     """``{name: folder}`` in, ``{name: {check: outcome}}`` out (``PLAN.out.json``): the
     release's graded checks of Q2 (public face; what ``tests/test_graded_checks.py`` runs)
-    on each folder (one folder per process: a flat ``nn.py`` is imported as ``nn``)."""
+    on each folder, one after the other in this process (a flat ``nn.py`` is imported as
+    ``nn``: each folder's modules are forgotten before the next is loaded)."""
     import tempfile
 
     from grading import verdict
@@ -158,6 +167,7 @@ def mutants(plan_path: str) -> int:
     warnings.simplefilter("ignore")
     results = {}
     for name, folder in json.loads(Path(plan_path).read_text()).items():
+        _forget_flat_modules()
         impl, outcomes = resolve(folder), {}
         q2 = [c for q in QUESTIONS if q.id.startswith("2.") for c in question_checks(q.id)]
         for check in q2:

@@ -279,7 +279,7 @@ def _q6_records_by_name(records):
 
 def test_q6_bars_without_data_are_not_measured_and_say_where_it_goes(tmp_path, monkeypatch):
     from benchmarks import q6_data
-    from grader.checks import q6 as checks_q6
+    from grader.checks.q6_2 import FINETUNE_BAR
 
     monkeypatch.setenv("NRK_DATA_DIR", str(tmp_path))
     for var in ("NRK_CIFAR10_DIR", "NRK_SUN_DIR", "NRK_FLOWERS17_DIR"):
@@ -295,7 +295,7 @@ def test_q6_bars_without_data_are_not_measured_and_say_where_it_goes(tmp_path, m
         assert record["value"] is None and record["met"] is None
         assert record["note"].startswith("not measured: data absent")
         assert str(tmp_path / "external") in record["note"]
-    bar = checks_q6.FINETUNE_BAR
+    bar = FINETUNE_BAR
     assert records["q6.flowers17_finetune.accuracy"]["target"] == (
         f">= {bar.min_acc:.0%} of the {bar.split} after {bar.epochs} epochs (the bar)"
     )
@@ -303,11 +303,12 @@ def test_q6_bars_without_data_are_not_measured_and_say_where_it_goes(tmp_path, m
 
 def test_q6_bars_with_data_record_accuracy_margin_and_epoch_time(tmp_path, monkeypatch):
     from benchmarks import q6_data
-    from grader.checks import q6 as checks_q6
+    from grader.checks.q6_1_3 import CIFAR_BAR
+    from grader.checks.q6_data import CIFAR_FILES
 
     folder = tmp_path / "cifar" / "cifar-10-batches-py"  # present as the grader sees it
     folder.mkdir(parents=True)
-    for name in checks_q6.CIFAR_FILES:
+    for name in CIFAR_FILES:
         (folder / name).write_bytes(b"")
     monkeypatch.setenv("NRK_CIFAR10_DIR", str(tmp_path / "cifar"))
     monkeypatch.setenv("NRK_DATA_DIR", str(tmp_path / "empty"))
@@ -318,7 +319,7 @@ def test_q6_bars_with_data_record_accuracy_margin_and_epoch_time(tmp_path, monke
         return 0.5, {"seconds": [3.0, 5.0], "device": "cpu"}
 
     records = _q6_records_by_name(q6_data.run(train=fake_train))
-    bar = checks_q6.CIFAR_BAR
+    bar = CIFAR_BAR
     assert trained == [("q6.cifar10", bar.epochs)], "the bar's own epochs, only where data is"
     acc = records["q6.cifar10.accuracy"]
     assert acc["value"] == 0.5 and acc["met"] is True

@@ -31,7 +31,7 @@ from PIL import Image
 
 import coursedata
 from coursedata import download, external
-from grader.checks import q6 as checks_q6
+from grader.checks import q6_data
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_SOLUTIONS = (ROOT / "solutions" / "run_q6_1_4.py").exists()
@@ -170,9 +170,9 @@ def fake_cifar(server, monkeypatch):
 
 def test_cifar10_is_installed_where_q6_1_3_reads_it(fake_cifar, data_dir, impl_module, capsys):
     root = external.install_cifar10(timeout=5)
-    assert root == data_dir / "external" / "cifar10" == checks_q6.cifar10_root()
-    assert checks_q6.cifar10_available() is None, "the grader finds it"
-    np.testing.assert_array_equal(checks_q6.cifar10_test_labels(root), fake_cifar)
+    assert root == data_dir / "external" / "cifar10" == q6_data.cifar10_root()
+    assert q6_data.cifar10_available() is None, "the grader finds it"
+    np.testing.assert_array_equal(q6_data.cifar10_test_labels(root), fake_cifar)
     train, test = impl_module("run_q6_1_3").cifar10_datasets(download=False)  # the default root
     assert (len(train), len(test)) == (30, 10)
     image, label = test[3]
@@ -262,9 +262,9 @@ def fake_flowers(server, flowers_www):
 def test_flowers17_is_split_as_the_handout_where_q6_2_reads_it(fake_flowers, data_dir, impl_module):
     archives, split = fake_flowers
     root = external.install_flowers17(timeout=5, archives=archives)
-    assert root == data_dir / "external" / "flowers17" == checks_q6.flowers_root()
+    assert root == data_dir / "external" / "flowers17" == q6_data.flowers_root()
     for name, numbers in split.items():
-        files = checks_q6.image_folder_files(root / name)
+        files = q6_data.image_folder_files(root / name)
         got = {int(f.split("_")[-1][:4]) for f in files}
         assert got == numbers, f"{name}/ holds datasplits.mat's {external.FLOWERS17_SPLIT[name]}"
         for f in files:  # image k is in the folder of its class, (k - 1) // 80
@@ -273,7 +273,7 @@ def test_flowers17_is_split_as_the_handout_where_q6_2_reads_it(fake_flowers, dat
     found = impl_module("run_q6_2").flowers17_datasets()  # the default root, given code
     assert {s: len(d) for s, d in found.items()} == {"train": 680, "val": 340, "test": 340}
     assert found["train"].classes == found["test"].classes and len(found["test"].classes) == 17
-    reason = checks_q6.flowers_available()
+    reason = q6_data.flowers_available()
     assert reason is not None and "SqueezeNet" in reason, "only the weights are missing now"
     assert external.flowers17_ready(root)
 
@@ -363,9 +363,9 @@ def test_sun_from_the_course_archive_is_installed_where_q6_1_4_reads_it(server, 
     labels = make_sun_zip(www / "hw1_data.zip")
     digest = sha256_of(www / "hw1_data.zip")
     root = external.install_sun(source=f"{base}/hw1_data.zip", sha256=digest, timeout=5)
-    assert root == data_dir / "external" / "sun" == checks_q6.sun_root()
-    assert checks_q6.sun_available() is None, "the grader finds it"
-    np.testing.assert_array_equal(checks_q6.sun_labels(root, "test"), labels["test"])
+    assert root == data_dir / "external" / "sun" == q6_data.sun_root()
+    assert q6_data.sun_available() is None, "the grader finds it"
+    np.testing.assert_array_equal(q6_data.sun_labels(root, "test"), labels["test"])
     assert external.check_sun(root) == {"train": 12, "test": 6}
     assert (data_dir / "downloads" / "sun-hw1_data.zip").is_file()
 
@@ -382,8 +382,8 @@ def test_sun_from_an_instructors_own_copy(form, data_dir, tmp_path):
             tar.add(tmp_path / "unpacked" / "data", arcname="hw1/data")  # nested deeper
     digest = None if form == "folder" else sha256_of(source)
     root = external.install_sun(source=source, sha256=digest)
-    assert root == checks_q6.sun_root() and checks_q6.sun_available() is None
-    np.testing.assert_array_equal(checks_q6.sun_labels(root, "train"), labels["train"])
+    assert root == q6_data.sun_root() and q6_data.sun_available() is None
+    np.testing.assert_array_equal(q6_data.sun_labels(root, "train"), labels["train"])
 
 
 @pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: read_sun_split is the student's")
@@ -445,15 +445,15 @@ def test_one_command_makes_q6_gradable(fake_cifar, fake_flowers, server, monkeyp
         f"{base}/squeezenet.pth", hash_prefix=sha256_of(www / "squeezenet.pth")[:8]
     )
     monkeypatch.setattr(external, "SQUEEZENET", weights)
-    monkeypatch.setattr(checks_q6, "SQUEEZENET_FILE", weights.filename)
+    monkeypatch.setattr(q6_data, "SQUEEZENET_FILE", weights.filename)
     make_sun_zip(www / "sun.zip")
-    reasons = [checks_q6.cifar10_available(), checks_q6.sun_available()]
-    assert all(reasons) and checks_q6.flowers_available(), "not gradable before"
+    reasons = [q6_data.cifar10_available(), q6_data.sun_available()]
+    assert all(reasons) and q6_data.flowers_available(), "not gradable before"
     status = download.main(["q6", "--timeout", "5", "--sun-url", f"{base}/sun.zip"])
     assert status == 0
-    assert checks_q6.cifar10_available() is None
-    assert checks_q6.sun_available() is None
-    assert checks_q6.flowers_available() is None
+    assert q6_data.cifar10_available() is None
+    assert q6_data.sun_available() is None
+    assert q6_data.flowers_available() is None
 
 
 def test_offline_the_command_fails_fast_with_the_manual_steps(
@@ -497,9 +497,9 @@ def test_the_download_lays_out_data_where_the_scripts_look(impl_module, monkeypa
         assert location.root() == default
         monkeypatch.setenv(location.env_var, str(tmp_path / location.name))
         assert location.root() == q6_train.dataset_root(location.env_var, location.name)
-    assert checks_q6.cifar10_root() == tmp_path / "cifar10"
-    assert checks_q6.sun_root() == tmp_path / "sun"
-    assert checks_q6.flowers_root() == tmp_path / "flowers17"
+    assert q6_data.cifar10_root() == tmp_path / "cifar10"
+    assert q6_data.sun_root() == tmp_path / "sun"
+    assert q6_data.flowers_root() == tmp_path / "flowers17"
 
 
 # --------------------------------------------------------------------------- Gradescope

@@ -100,7 +100,9 @@ def pytest_generate_tests(metafunc):
             params.append(pytest.param(None, id=f"{question.marker}-not-selected", marks=marker))
             continue
         for check in question_checks(question.id, photos):
-            marks = [marker, pytest.mark.slow] if slow(check) else [marker]
+            marks = [marker]
+            if slow(check):  # one worker per part (-n, --dist loadgroup): one training each
+                marks += [pytest.mark.slow, pytest.mark.xdist_group(f"graded-q{question.id[0]}")]
             params.append(
                 pytest.param(check, id=f"{question.marker}-{_slug(check.name)}", marks=marks)
             )
@@ -144,9 +146,9 @@ def run(check, request, tmp_path) -> None:
 
 
 class _Part:
-    """The graded checks of one part of the handout. One class per part, so that
-    ``pytest-xdist --dist loadscope`` runs the parts on different workers and each part's
-    checks in one process (Q3.3 and Q3.4 reuse Q3.1's training there, Q5.3 Q5.2's)."""
+    """The graded checks of one part of the handout. The slow checks of a part share a
+    pytest-xdist group (``--dist loadgroup``; a class per part for ``--dist loadscope``): they
+    run in one process, where Q3.2-Q3.4 reuse Q3.1's training and Q5.3 Q5.2's."""
 
     PART = ""
 

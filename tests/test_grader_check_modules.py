@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECKS_DIR = ROOT / "grader" / "checks"
 ANSWERS = ("grader.oracle", "grader.q4_reference", "coursedata.q4_reference", "solutions")
 # The part modules that still mix several questions and import the oracle (to be split).
-UNSPLIT = {"q3", "q4", "q5", "q6"}
+UNSPLIT = {"q3", "q4", "q5"}
 MODULES = sorted(
     f"grader.checks.{path.stem}"
     for path in CHECKS_DIR.glob("*.py")

@@ -1,4 +1,4 @@
-"""The graded Q4 checks (``grader/checks/q4.py``) judge right.
+"""The graded Q4 checks (``grader/checks/q4_2.py``, ``q4_3.py``, ``q4_4.py``) judge right.
 
 In-process with ``verdict``: the solutions pass, the untouched kata is "not implemented", and
 realistic wrong answers fail the check that must catch them (and only it) with a message that
@@ -18,6 +18,8 @@ import inspect
 import json
 import re
 import shutil
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -26,7 +28,9 @@ import pytest
 from grading import verdict
 from PIL import Image
 
-from grader.checks import q4 as checks_q4
+from grader.check import Fail
+from grader.checks import boxes, generated, photos, q4_2, q4_3, q4_4, q4_tasks
+from grader.checks.photos import PHOTO_BUDGET, PhotoOptions
 from grader.implementation import NotProvided, resolve
 from grader.questions import QUESTIONS
 
@@ -38,8 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 HAS_SOLUTIONS = (ROOT / "solutions" / "q4.py").exists()
 needs_solutions = pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: no solutions/")
 
-CHECKS = checks_q4.CHECKS
-PHOTO_NAMES = checks_q4.PHOTOS
+QUESTION_MODULES = {"4.2": q4_2, "4.3": q4_3, "4.4": q4_4}
+HELPERS = (boxes, generated, photos, q4_tasks)
+CHECKS = [c for module in QUESTION_MODULES.values() for c in module.CHECKS]
+PHOTO_NAMES = photos.PHOTOS
 
 
 def _of(question, photos=None):
@@ -105,6 +111,22 @@ def outcomes(sub, checks, tmp_path):
     return {c.name: verdict(c, sub, tmp_path) for c in checks}
 
 
+# ----------------------------------------------------------------------------- the modules
+def test_each_question_module_holds_its_questions_checks():
+    """One module per question (``question_checks`` finds it); that no module imports an
+    answer is tests/test_grader_check_modules.py's test, for every check module."""
+    from grader.checks import question_checks
+
+    for question, module in QUESTION_MODULES.items():
+        assert module.CHECKS and {c.question for c in module.CHECKS} == {question}
+        assert [c.name for c in question_checks(question)] == [c.name for c in module.CHECKS]
+        names = [c.name for c in module.CHECKS]
+        assert len(set(names)) == len(names), f"{question}: two checks with one name"
+        for check in module.CHECKS:  # the child imports the task by module:function
+            where, name = check.task_ref.split(":")
+            assert getattr(importlib.import_module(where), name) is check.task, check.task_ref
+
+
 # ----------------------------------------------------------------------------- solutions, kata
 @needs_solutions
 @pytest.mark.parametrize("check", _params(_of("4.2", False) + _of("4.4", False)))
@@ -129,7 +151,7 @@ def test_weights_and_budgets():
     on_photos = sum(c.weight for c in _of("4.2", True) if not c.feedback)
     assert on_photos >= 0.9 * points["4.2"]
     bw = [c for c in _of("4.2", True) if ": bw " in c.name]
-    assert len(bw) == len(PHOTO_NAMES) and sum(c.weight for c in bw) == 1  # inverted: 9/10
+    assert len(bw) == len(PHOTO_NAMES) and sum(c.weight for c in bw) == q4_2.BW_POINTS == 1
     # ... robustness beyond it is feedback, named so; nothing in Q4.3 or Q4.4 is
     feedback = [c for c in CHECKS if c.feedback]
     assert {c.question for c in feedback} == {"4.2"} and len(feedback) >= 5
@@ -137,7 +159,7 @@ def test_weights_and_budgets():
     assert not any(c.name.startswith("feedback") for c in CHECKS if not c.feedback)
     assert len(_of("4.3")) == len(PHOTO_NAMES) and all(c.figures for c in _of("4.3"))
     for c in _of("4.2", True) + _of("4.3") + _of("4.4", True):
-        assert c.budget >= 300, f"{c.name}: a slow denoiser on a 12-megapixel photo must fit"
+        assert c.budget >= PHOTO_BUDGET, f"{c.name}: a slow denoiser on a 12-megapixel photo"
     assert {c.question for c in CHECKS} == {"4.2", "4.3", "4.4"}
 
 
@@ -146,7 +168,7 @@ def test_weights_and_budgets():
 @pytest.mark.parametrize(
     "change, words",
     [
-        (lambda b, bw: (b, 1.0 - bw), "It looks inverted"),  # the ink mask as bw
+        (lambda b, bw: (b, 1.0 - bw), q4_2.INVERTED),  # the ink mask as bw
         (lambda b, bw: (b, bw > 0.5), None),  # bool, paper True: a fine bw
         (lambda b, bw: (b, 255.0 * bw), "should lie in [0, 1]"),
         (lambda b, bw: (b, np.dstack([bw] * 3)), "no colour channels"),
@@ -156,7 +178,7 @@ def test_weights_and_budgets():
 )
 def test_a_wrong_bw_fails_only_the_bw_check(change, words, tmp_path):
     bw_check = _named("4.2", "feedback: bw of")
-    checks = _of("4.2", False) if words == "It looks inverted" else [bw_check]
+    checks = _of("4.2", False) if words == q4_2.INVERTED else [bw_check]
     results = outcomes(StandIn(**find_letters_with(change)), checks, tmp_path)
     bw = bw_check.name
     for name, (outcome, message) in results.items():
@@ -326,7 +348,7 @@ def test_a_wrong_bw_shape_fails_the_figure_check():
         "bw_range": np.array([0.0, 1.0]),
         "__none__": [],
     }
-    with pytest.raises(checks_q4.Fail, match=r"photo's height x width \(100, 200\)"):
+    with pytest.raises(Fail, match=r"photo's height x width \(100, 200\)"):
         check.judge({"name": "x.jpg"}, out)  # fmt: skip
 
 
@@ -339,7 +361,7 @@ def test_photo_boxes_ignore_bw_but_see_the_box_order(tmp_path):
     for check in _of("4.2", True):
         outcome, message = verdict(check, inverted, tmp_path)
         if ": bw " in check.name:  # an inverted bw loses only the photos' bw checks
-            assert outcome == "failed" and "It looks inverted" in message, message
+            assert outcome == "failed" and q4_2.INVERTED in message, message
             continue
         assert outcome == "passed", message
         outcome, message = verdict(check, swapped, tmp_path)
@@ -416,8 +438,9 @@ def test_the_submissions_process_gets_only_what_the_task_reads(check):
 
 # ----------------------------------------------------------------------------- --photos
 def test_photo_options_are_parameters_not_environment_variables():
-    source = inspect.getsource(checks_q4)
-    assert "environ" not in source and "getenv" not in source
+    for module in (*QUESTION_MODULES.values(), *HELPERS):
+        source = inspect.getsource(module)
+        assert "environ" not in source and "getenv" not in source, module.__name__
     import grader.__main__ as main
 
     assert "environ" not in inspect.getsource(main.use_photos)
@@ -435,14 +458,14 @@ def _instructor_photos(tmp_path, boxes: bool):
         doc = json.loads((images / "character_boxes.json").read_text())
         doc["images"] = {"haiku.jpg": doc["images"]["03_haiku.jpg"]}
         (photos / "character_boxes.json").write_text(json.dumps(doc))
-    return checks_q4.PhotoOptions(photos=photos, truth=tmp_path / "truth.json")
+    return PhotoOptions(photos=photos, truth=tmp_path / "truth.json")
 
 
 @needs_solutions
 @pytest.mark.parametrize("boxes", [True, False], ids=["with-boxes", "text-only"])
 def test_an_instructors_photos_replace_the_samples_in_q42(tmp_path, boxes):
     options = _instructor_photos(tmp_path, boxes)
-    q42 = [c for c in checks_q4.checks(options) if c.question == "4.2" and not c.feedback]
+    q42 = [c for c in q4_2.checks(options) if not c.feedback]
     on_photos = [c for c in q42 if "haiku.jpg" in c.name]
     assert len(on_photos) == 2 and not any(n in c.name for c in q42 for n in PHOTO_NAMES)
     assert sum(c.weight for c in q42) == 10
@@ -454,26 +477,23 @@ def test_an_instructors_photos_replace_the_samples_in_q42(tmp_path, boxes):
     # an inverted bw still fails the photo's bw check, judged without boxes too
     inverted = StandIn(**find_letters_with(lambda b, bw: (b, 1.0 - bw)))
     outcome, message = verdict(on_photos[1], inverted, tmp_path)
-    assert outcome == "failed" and "inverted" in message, message
+    assert outcome == "failed" and q4_2.INVERTED in message, message
     # the samples' checks are untouched
     assert not any(c.name.startswith("haiku.jpg") for c in CHECKS)
 
 
 def test_the_q44_checks_take_the_classifier_as_a_parameter(tmp_path):
     weights = tmp_path / "mine.npz"
-    shutil.copy(checks_q4.reference_path(), weights)
-    options = checks_q4.PhotoOptions(weights=weights)
-    named = [c.name for c in checks_q4.checks(options) if "read right" in c.name]
+    shutil.copy(photos.reference_path(), weights)
+    options = PhotoOptions(weights=weights)
+    named = [c.name for c in q4_4.checks(options) if "read right" in c.name]
     assert named and all("classifier mine.npz" in n for n in named)
-    (check,) = [c for c in checks_q4.checks(options) if c.name == named[0]]
+    (check,) = [c for c in q4_4.checks(options) if c.name == named[0]]
     assert check.inputs()["weights"] == str(weights)
 
 
 @needs_solutions
 def test_the_grader_command_line_takes_the_photos_for_q42(tmp_path):
-    import subprocess
-    import sys
-
     options = _instructor_photos(tmp_path, boxes=True)
     out = tmp_path / "results.json"
     proc = subprocess.run(
@@ -489,9 +509,6 @@ def test_the_grader_command_line_takes_the_photos_for_q42(tmp_path):
 
 
 def test_the_checks_listing_shows_which_q42_checks_carry_points():
-    import subprocess
-    import sys
-
     proc = subprocess.run(
         [sys.executable, "-m", "grader", "checks", "--questions", "4.2"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,

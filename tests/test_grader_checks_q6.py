@@ -1,4 +1,4 @@
-"""The graded Q6 checks (``grader/checks/q6.py``) judge right.
+"""The graded Q6 checks (``grader/checks/q6_1_1.py`` ... ``q6_2.py``) judge right.
 
 Fast, in-process with ``verdict``: the solutions pass the checks that need no training, the
 untouched kata is "not implemented", realistic wrong answers (a softmax at the end, a ReLU
@@ -22,11 +22,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from grading import verdict
-from PIL import Image
+from q6_fakes import write_cifar, write_flowers, write_squeezenet_weights, write_sun
 
 import grader.grade
 from grader.check import Fail
-from grader.checks import q6 as checks_q6
+from grader.checks import q6_1_1, q6_1_2, q6_1_3, q6_1_4, q6_2, question_checks
+from grader.checks.q6_common import Bar, cross_entropy, judge_accuracy, judge_history
+from grader.checks.q6_data import SQUEEZENET_FILE, cifar10_test_labels
+from grader.checks.torchnets import RUNS, trained_once
 from grader.implementation import resolve
 from grader.questions import NEEDS_PYTORCH, QUESTIONS
 from grader.sandbox import Limits
@@ -43,13 +46,13 @@ ROOT = Path(__file__).resolve().parent.parent
 HAS_SOLUTIONS = (ROOT / "solutions" / "q6_train.py").exists()
 needs_solutions = pytest.mark.skipif(not HAS_SOLUTIONS, reason="student release: no solutions/")
 
-CHECKS = checks_q6.CHECKS
+CHECKS = [c for q in QUESTIONS if q.id.startswith("6.") for c in question_checks(q.id)]
 TRAINING = (
-    checks_q6.fc_training_task,
-    checks_q6.cnn_training_task,
-    checks_q6.cifar_training_task,
-    checks_q6.scenes_training_task,
-    checks_q6.flowers_training_task,
+    q6_1_1.fc_training_task,
+    q6_1_2.cnn_training_task,
+    q6_1_3.cifar_training_task,
+    q6_1_4.scenes_training_task,
+    q6_2.flowers_training_task,
 )
 
 
@@ -357,7 +360,8 @@ def _labels_of(inputs, out):
 
 
 def test_the_accuracy_judge_applies_the_bar_to_its_own_count():
-    judge = checks_q6.judge_accuracy(_labels_of, "train_fc", "validation split", "a hint")
+    bar = Bar(3, 0.7, "validation split", "a hint", "this test")
+    judge = judge_accuracy(_labels_of, "train_fc", bar)
     inputs = {"epochs": 3, "min_acc": 0.7}
     judge(inputs, {"logits": _logits_with_accuracy(LABELS, 0.75), "__none__": []})
     with pytest.raises(Fail, match=r"classifies 65\.0% of the validation split.*at least 70%"):
@@ -369,13 +373,13 @@ def test_the_accuracy_judge_applies_the_bar_to_its_own_count():
 
 
 def _judged_history(out, epochs=3):
-    judge = checks_q6.judge_history(_labels_of, "validation split")
+    judge = judge_history(_labels_of, "validation split")
     judge({"epochs": epochs}, out)
 
 
 def test_the_history_judge_wants_plausible_values_that_agree_with_the_network():
     logits = _logits_with_accuracy(LABELS, 0.8)
-    loss = float(checks_q6._cross_entropy(logits.astype(float), LABELS).mean())
+    loss = float(cross_entropy(logits.astype(float), LABELS).mean())
     good = _history(valid_acc=0.8, history_valid_loss=np.array([2.0, 1.5, loss]))
     _judged_history(good | {"logits": logits})
     cases = {
@@ -397,8 +401,8 @@ def test_a_training_run_is_shared_by_its_checks_and_so_is_its_error():
         calls.append(1)
         return {"value": np.arange(3)}
 
-    key = ("test-shared", len(checks_q6._RUNS))
-    first, second = checks_q6._trained(key, train), checks_q6._trained(key, train)
+    key = ("test-shared", len(RUNS))
+    first, second = trained_once(key, train), trained_once(key, train)
     assert len(calls) == 1 and np.array_equal(first["value"], second["value"])
 
     def broken():
@@ -407,7 +411,7 @@ def test_a_training_run_is_shared_by_its_checks_and_so_is_its_error():
 
     for _ in range(2):
         with pytest.raises(NotImplementedError, match="Q6.1.1"):
-            checks_q6._trained(("test-broken", len(checks_q6._RUNS)), broken)
+            trained_once(("test-broken", len(RUNS)), broken)
     assert len(calls) == 3  # each key trained once
 
 
@@ -416,10 +420,10 @@ def test_cifar_labels_are_read_without_running_what_the_file_names(tmp_path):
     folder.mkdir()
     batch = {"data": np.zeros((3, 3072), np.uint8), "labels": [3, 1, 4]}
     (folder / "test_batch").write_bytes(pickle.dumps(batch))
-    assert checks_q6.cifar10_test_labels(tmp_path).tolist() == [3, 1, 4]
+    assert cifar10_test_labels(tmp_path).tolist() == [3, 1, 4]
     (folder / "test_batch").write_bytes(pickle.dumps({"labels": [1], "x": types.SimpleNamespace}))
     with pytest.raises(pickle.UnpicklingError, match="unexpected"):
-        checks_q6.cifar10_test_labels(tmp_path)
+        cifar10_test_labels(tmp_path)
 
 
 # ----------------------------------------------------------------------------- absent data
@@ -460,68 +464,6 @@ def test_absent_data_makes_the_question_not_gradable_saying_where_to_put_it(
 
 
 # ----------------------------------------------------------------------------- fake datasets
-def write_cifar(root, n_train=8, n_test=10, seed=0):
-    """A tiny CIFAR-10 folder in the official pickled format (md5 sums will not match)."""
-    rng = np.random.default_rng(seed)
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        n = n_test if name == "test_batch" else n_train
-        batch = {
-            "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-            "labels": rng.integers(0, 10, n).tolist(),
-        }
-        (folder / name).write_bytes(pickle.dumps(batch))
-    meta = {"label_names": [f"class{i}" for i in range(10)]}
-    (folder / "batches.meta").write_bytes(pickle.dumps(meta))
-    return root
-
-
-def write_sun(root, per_split=None, classes=("aquarium", "desert", "kitchen"), seed=0):
-    """A tiny SUN-like folder (as tests/test_q6_1_4.py makes it)."""
-    per_split = per_split or {"train": 2, "test": 2}
-    rng = np.random.default_rng(seed)
-    for split, n in per_split.items():
-        files, labels = [], []
-        for label, scene in enumerate(classes):
-            (root / scene).mkdir(parents=True, exist_ok=True)
-            for i in range(n):
-                h, w = rng.integers(40, 90, size=2)
-                name = f"{scene}/sun_{split}_{i}.jpg"
-                pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-                Image.fromarray(pixels).save(root / name)
-                files.append(name)
-                labels.append(label)
-        (root / f"{split}_files.txt").write_text("\n".join(files) + "\n")
-        (root / f"{split}_labels.txt").write_text("\n".join(map(str, labels)) + "\n")
-    return root
-
-
-def write_flowers(root, classes=("bluebell", "daisy", "tulip"), per_class=2, seed=0):
-    """A tiny Flowers-17-like tree (as tests/test_q6_2.py makes it)."""
-    rng = np.random.default_rng(seed)
-    for split in ("train", "val", "test"):
-        for flower in classes:
-            folder = root / split / flower
-            folder.mkdir(parents=True)
-            for i in range(per_class):
-                h, w = rng.integers(60, 120, size=2)
-                pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-                Image.fromarray(pixels).save(folder / f"image_{i:04d}.jpg")
-    return root
-
-
-def write_squeezenet_weights(torch_home):
-    """Random SqueezeNet 1.1 weights where torch.hub's cache holds the ImageNet ones."""
-    from torchvision import models
-
-    path = torch_home / "hub" / "checkpoints" / checks_q6.SQUEEZENET_FILE
-    path.parent.mkdir(parents=True)
-    torch.manual_seed(0)
-    torch.save(models.squeezenet1_1(weights=None).state_dict(), path)
-    return path
-
-
 @pytest.fixture
 def fake_cifar(monkeypatch, tmp_path):
     import torchvision.datasets.cifar
@@ -534,7 +476,7 @@ def fake_cifar(monkeypatch, tmp_path):
 
 @pytest.fixture
 def fake_sun(monkeypatch, tmp_path):
-    root = write_sun(tmp_path / "sun")
+    root = write_sun(tmp_path / "sun", {"train": 2, "test": 2})
     monkeypatch.setenv("NRK_SUN_DIR", str(root))
     return root
 
@@ -549,7 +491,7 @@ def fake_flowers(monkeypatch, tmp_path):
 
 def test_flowers_without_the_imagenet_weights_is_not_gradable(fake_flowers, tmp_path):
     reason = _named("6.2", "fine-tuned SqueezeNet").available()
-    expected = tmp_path / "torch" / "hub" / "checkpoints" / checks_q6.SQUEEZENET_FILE
+    expected = tmp_path / "torch" / "hub" / "checkpoints" / SQUEEZENET_FILE
     assert reason and str(expected) in reason and "TORCH_HOME" in reason, reason
     write_squeezenet_weights(tmp_path / "torch")
     assert _named("6.2", "fine-tuned SqueezeNet").available() is None
@@ -557,7 +499,7 @@ def test_flowers_without_the_imagenet_weights_is_not_gradable(fake_flowers, tmp_
 
 def test_fake_cifar_is_found_and_its_labels_read(fake_cifar):
     assert all(c.available() is None for c in CHECKS if c.question == "6.1.3")
-    assert len(checks_q6.cifar10_test_labels(fake_cifar)) == 10
+    assert len(cifar10_test_labels(fake_cifar)) == 10
 
 
 def _trained_checks(question):
@@ -606,7 +548,9 @@ def test_one_epoch_of_train_fc_misses_the_bar_and_a_wrong_evaluate_shows_in_the_
 ):
     learns, history = _trained_checks("6.1.1")
     outcome, message = verdict(_relaxed(learns, epochs=1), resolve("solutions"), tmp_path)
-    assert outcome == "failed" and "expected at least 70%" in message, message
+    assert outcome == "failed" and f"expected at least {q6_1_1.FC_BAR.min_acc:.0%}" in message, (
+        message
+    )
     assert verdict(_relaxed(history, epochs=1), resolve("solutions"), tmp_path) == ("passed", "")
     reset = StandIn(q6_train={"evaluate": _with_mode(_evaluate, "reset")})
     outcome, message = verdict(_relaxed(history, epochs=1), reset, tmp_path / "reset")

@@ -58,7 +58,7 @@ def _table(score) -> str:
 @pytest.mark.parametrize("fixture", CATALOG, ids=lambda f: f.name)
 def test_q42_grade_is_the_tas(fixture: Q4Fixture, folders):
     score, shims = _grade(folders[fixture.name], "4.2")
-    assert score.max_score == 10
+    assert score.max_score == BY_ID["4.2"].points == 10
     assert score.score == pytest.approx(fixture.q42, abs=0.01), (
         f"{fixture.name} ({fixture.description}): Q4.2 {score.score}/10, a TA gives "
         f"{fixture.q42}:\n{_table(score)}"

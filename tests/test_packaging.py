@@ -473,7 +473,9 @@ def _run_readme(folder: Path, commands: list[str], log: Path, timeout: float) ->
         script += [f"echo '>>> [{i}]' {shown}", command, f"echo '<<< [{i}] ok'"]
     proc = subprocess.run(
         ["bash", "-c", "\n".join(script)],
-        cwd=folder, env=_env(PIP_DISABLE_PIP_VERSION_CHECK="1", CI="1"),
+        # PIP_NO_COMPILE: no byte-compiling of every installed file (scipy, matplotlib ...);
+        # what the commands import compiles as it loads.
+        cwd=folder, env=_env(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_COMPILE="1", CI="1"),
         capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
     out = proc.stdout + proc.stderr

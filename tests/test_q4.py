@@ -2,13 +2,13 @@
 
 The graded checks of Q4.2 (the boxes of the four sample photos, ``bw`` on them, a page with
 a single letter, and the feedback checks on generated pages) run in the self-check as in the
-grader: ``tests/test_graded_checks.py`` (``pytest -m q4_2``), bars and messages from the
-grader's Q4.2 module. A feedback check that does not pass is shown as a warning with its
+grader: ``tests/test_graded_checks.py`` (``pytest -m q4_2``), bars and messages from
+``grader/checks/q4_2.py``. A feedback check that does not pass is shown as a warning with its
 message; it never fails the self-check.
 
 Here, in the slow tier: harder generated pages (shadows, uneven light, rotation), feedback
-only. A found box *finds* a character when their IoU is at least 0.5, or when each box holds
-the other's centre; the matching is one to one.
+only. A found box *finds* a character when their IoU is at least 0.5 (``q4_2.MATCH_IOU``),
+or when each box holds the other's centre; the matching is one to one.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import warnings
 
 import numpy as np
 import pytest
-from pages import make_page, match
+from pages import make_page
 
-from grader.checks import q4 as checks_q4
+from grader.checks import q4_2
 
 
 class Feedback(UserWarning):
@@ -48,11 +48,11 @@ def test_feedback_harder_pages_with_shadows_uneven_light_and_rotation(q4):
         p = make_page(seed, **(HEAVY | {"shadows": seed % 2 == 0}))
         bboxes = np.asarray(q4.findLetters(p.image)[0], dtype=float).reshape(-1, 4)
         found, total, boxes = (
-            found + len(match(p.boxes, bboxes)),
+            found + len(q4_2.pairs(p.boxes, bboxes)),
             total + len(p.boxes),
             (boxes + len(bboxes)),
         )
-    recall, precision = checks_q4.RECALL, checks_q4.PRECISION
+    recall, precision = q4_2.RECALL, q4_2.PRECISION
     if found < recall * total or found < precision * boxes:
         warnings.warn(
             Feedback(

@@ -6,6 +6,32 @@ import copy
 import pytest
 from strategies import one_torch_thread, torch_batches
 
+from grader.checks.q6_1_1 import (
+    A_COUNT,
+    ACC_MESSAGE,
+    EVALUATE_TRAINS,
+    FC_BAR,
+    FC_PARAMS,
+    FC_PARAMS_MESSAGE,
+    FC_WHAT,
+    FROM_ARGUMENTS,
+    LOSS_MESSAGE,
+    LOSS_RTOL,
+    NEVER_CALLED,
+    NOT_DETERMINISTIC,
+    NOT_EVAL,
+    NOT_STEPPED,
+    NOT_TRAINING,
+    NOT_ZEROED,
+    SGD_STEPS,
+    STEP_ATOL,
+    SUMMED_BATCH,
+    USES_SIGMOID,
+    WITH_GRADIENTS,
+    loss_hint,
+)
+from grader.checks.q6_common import LOSS_NOT_LOWERED, NO_SOFTMAX, is_probabilities
+from grader.checks.torchnets import HISTORY_KEYS, batches, recorder
 from grader.questions import NEEDS_PYTORCH
 
 torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
@@ -20,12 +46,6 @@ def _threads():
     yield from one_torch_thread()
 
 
-# The reference reaches 75.4% validation accuracy on the bundled NIST36 stand-in after these
-# 15 epochs (README, Q6).
-FC_EPOCHS = 15
-FC_MIN_VALID_ACC = 0.70
-
-
 @pytest.fixture(scope="module")
 def q6(impl_module):
     return impl_module("q6_train")
@@ -36,18 +56,6 @@ def run_q6_1_1(impl_module):
     return impl_module("run_q6_1_1")
 
 
-class Recorder(nn.Module):
-    """Wraps a model; records ``(training, grad_enabled)`` at each forward."""
-
-    def __init__(self, inner):
-        super().__init__()
-        self.inner, self.calls = inner, []
-
-    def forward(self, x):
-        self.calls.append((self.training, torch.is_grad_enabled()))
-        return self.inner(x)
-
-
 def _small_model(seed=0, dropout=0.0):
     torch.manual_seed(seed)
     return nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Dropout(dropout), nn.Linear(8, 3))
@@ -56,11 +64,6 @@ def _small_model(seed=0, dropout=0.0):
 def _toy(n=10, seed=0):
     generator = torch.Generator().manual_seed(seed)
     return torch.randn(n, 6, generator=generator), torch.randint(0, 3, (n,), generator=generator)
-
-
-def _batches(x, labels, size):
-    """A plain list of batches: the last one smaller when ``size`` does not divide N."""
-    return [(x[i : i + size], labels[i : i + size]) for i in range(0, len(x), size)]
 
 
 def _result(value, what):
@@ -76,30 +79,22 @@ def test_fc_network_maps_rows_to_logits(run_q6_1_1):
     out = model(torch.rand(8, 1024))
     assert tuple(out.shape) == (8, 36), f"make_fc_network()(x) for x (8, 1024): got {out.shape}"
     assert torch.isfinite(out).all()
-    probabilities = (out >= 0).all() and torch.allclose(out.sum(1), torch.ones(8), atol=1e-3)
-    assert not probabilities, (
-        "the network's rows sum to 1: it ends with a softmax. Return the logits: "
-        "F.cross_entropy applies the (log-)softmax itself"
-    )
+    assert not is_probabilities(out.detach().numpy()), NO_SOFTMAX
     custom = run_q6_1_1.make_fc_network(10, 7, 3)(torch.rand(2, 10))
-    assert tuple(custom.shape) == (2, 3), "make_fc_network(n_in, n_hidden, n_classes)"
+    assert tuple(custom.shape) == (2, 3), f"make_fc_network(10, 7, 3): {FROM_ARGUMENTS}"
 
 
 def test_fc_network_is_q3s_1024_64_36_with_a_sigmoid_hidden_layer(run_q6_1_1):
     model = run_q6_1_1.make_fc_network()
     n_params = sum(p.numel() for p in model.parameters())
-    expected = 1024 * 64 + 64 + 64 * 36 + 36
-    assert n_params == expected, (
-        f"Q3's network 1024 -> 64 -> 36 has {expected} parameters (two linear layers with "
-        f"biases); make_fc_network() has {n_params}"
-    )
+    assert n_params == FC_PARAMS, FC_PARAMS_MESSAGE.format(expected=FC_PARAMS, got=n_params)
     hidden = []
     last = [m for m in model.modules() if isinstance(m, nn.Linear) and m.in_features == 64]
     assert last, "expected an output layer nn.Linear(64, 36)"
     last[0].register_forward_hook(lambda module, inputs, output: hidden.append(inputs[0]))
     model(torch.randn(16, 1024) * 5)
     assert hidden and ((hidden[0] > 0) & (hidden[0] < 1)).all(), (
-        "the hidden layer's outputs should be sigmoids, in (0, 1), like Q3's network"
+        f"the hidden layer's outputs are not all in (0, 1), a sigmoid's: {USES_SIGMOID}"
     )
 
 
@@ -109,32 +104,31 @@ def test_train_epoch_reports_the_epochs_mean_loss_and_accuracy(q6):
     x, labels = _toy(10)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the parameters stay put
     loss, acc = _result(
-        q6.train_epoch(model, _batches(x, labels, 4), optimizer, "cpu"), "train_epoch"
+        q6.train_epoch(model, batches(x, labels, 4), optimizer, "cpu"), "train_epoch"
     )
     with torch.no_grad():
         logits = model(x)
-        expected_loss = F.cross_entropy(logits, labels).item()
+        losses = F.cross_entropy(logits, labels, reduction="none").double().numpy()
         n_correct = (logits.argmax(1) == labels).sum().item()
-        batch_means = [F.cross_entropy(model(xb), yb).item() for xb, yb in _batches(x, labels, 4)]
-    hint = ""
-    if abs(loss - sum(batch_means) / 3) < 1e-5:
-        hint = " You averaged the 3 batch means: weight each by its size (the last has 2 samples)."
-    elif abs(loss - sum(batch_means)) < 1e-5:
-        hint = " You summed the batch means: divide by the number of samples."
-    assert loss == pytest.approx(expected_loss, rel=1e-5), (
-        f"train_epoch's loss {loss:.6f}: expected the mean cross-entropy per sample over the "
-        f"epoch, {expected_loss:.6f}.{hint}"
+    _assert_loss_acc("train_epoch", loss, acc, losses, n_correct, batch_size=4)
+
+
+def _assert_loss_acc(what, loss, acc, losses, n_correct, batch_size):
+    """The grader's verdict on an epoch's ``(loss, acc)``, given the per-sample ``losses``."""
+    n, expected = len(losses), float(losses.mean())
+    hint = loss_hint(loss, losses, batch_size)
+    assert loss == pytest.approx(expected, rel=LOSS_RTOL), LOSS_MESSAGE.format(
+        what=what, loss=loss, setting="", n=n, expected=expected, hint=hint
     )
-    assert acc != n_correct or n_correct in (0, 1), "return the accuracy as a fraction, not a count"
-    assert acc == pytest.approx(n_correct / 10), (
-        f"train_epoch's accuracy {acc}: expected {n_correct}/10 samples whose logits' argmax is "
-        "their label"
+    assert acc != n_correct or n_correct in (0, 1), A_COUNT.format(what=what, acc=acc)
+    assert acc == pytest.approx(n_correct / n), ACC_MESSAGE.format(
+        what=what, acc=acc, correct=n_correct, n=n, fraction=n_correct / n
     )
 
 
-def _sgd_reference(model, batches, lr, zero_grad=True, reduction="mean"):
+def _sgd_reference(model, given, lr, zero_grad=True, reduction="mean"):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    for x, labels in batches:
+    for x, labels in given:
         if zero_grad:
             optimizer.zero_grad()
         F.cross_entropy(model(x), labels, reduction=reduction).backward()
@@ -144,55 +138,45 @@ def _sgd_reference(model, batches, lr, zero_grad=True, reduction="mean"):
 
 def test_train_epoch_takes_one_optimiser_step_per_batch_on_the_mean_loss(q6):
     x, labels = _toy(12, seed=1)
-    batches = _batches(x, labels, 4)
+    given = batches(x, labels, 4)
     model = _small_model(seed=1)
     start = copy.deepcopy(model)
-    q6.train_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.5), "cpu")
+    q6.train_epoch(model, given, torch.optim.SGD(model.parameters(), lr=0.5), "cpu")
     trained = dict(model.named_parameters())
 
     def matches(reference):
         return all(
-            torch.allclose(trained[name], p, atol=1e-6) for name, p in reference.named_parameters()
+            torch.allclose(trained[name], p, atol=STEP_ATOL)
+            for name, p in reference.named_parameters()
         )
 
-    if matches(_sgd_reference(copy.deepcopy(start), batches, 0.5)):
+    if matches(_sgd_reference(copy.deepcopy(start), given, 0.5)):
         return
     hints = {
-        "the gradients are never zeroed: call optimizer.zero_grad() before each backward": (
-            _sgd_reference(copy.deepcopy(start), batches, 0.5, zero_grad=False)
-        ),
-        "the loss is summed over the batch: use F.cross_entropy's mean (its default)": (
-            _sgd_reference(copy.deepcopy(start), batches, 0.5, reduction="sum")
-        ),
-        "the parameters did not change: call loss.backward() and optimizer.step()": start,
+        NOT_ZEROED: _sgd_reference(copy.deepcopy(start), given, 0.5, zero_grad=False),
+        SUMMED_BATCH: _sgd_reference(copy.deepcopy(start), given, 0.5, reduction="sum"),
+        NOT_STEPPED: start,
     }
     hint = next((h for h, reference in hints.items() if matches(reference)), "")
-    pytest.fail(
-        "after train_epoch with SGD (lr 0.5) over 3 batches, the parameters differ from 3 SGD "
-        "steps, each on one batch's mean cross-entropy (zero_grad, loss, backward, step). " + hint,
-        pytrace=False,
-    )
+    pytest.fail(SGD_STEPS.format(lr=0.5, n=len(given), hint=hint).strip(), pytrace=False)
 
 
 def test_train_epoch_puts_the_model_in_training_mode(q6):
-    model = Recorder(_small_model(dropout=0.5))
+    model = recorder(_small_model(dropout=0.5))
     model.eval()
     x, labels = _toy(8)
-    q6.train_epoch(model, _batches(x, labels, 4), torch.optim.SGD(model.parameters(), lr=0.1))
-    assert model.calls, "train_epoch never called the model"
-    assert all(training for training, _ in model.calls), (
-        "train_epoch ran the model in evaluation mode: call model.train() first (evaluate "
-        "switches it to eval mode, and dropout or batch norm behave differently)"
-    )
+    q6.train_epoch(model, batches(x, labels, 4), torch.optim.SGD(model.parameters(), lr=0.1))
+    assert model.calls, NEVER_CALLED.format(what="train_epoch")
+    assert all(training for training, _ in model.calls), NOT_TRAINING
 
 
 def test_repeated_train_epochs_drive_the_loss_near_zero(q6):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 5))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    batches = torch_batches((20,), 5, n_batches=2, batch_size=16)
+    data = torch_batches((20,), 5, n_batches=2, batch_size=16)
     for _ in range(150):
-        loss, acc = _result(q6.train_epoch(model, batches, optimizer), "train_epoch")
+        loss, acc = _result(q6.train_epoch(model, data, optimizer), "train_epoch")
         if loss < 0.02:
             break
     assert loss < 0.05 and acc == 1.0, (
@@ -205,36 +189,27 @@ def test_repeated_train_epochs_drive_the_loss_near_zero(q6):
 def test_evaluate_is_the_mean_loss_and_accuracy_over_all_samples(q6):
     model = _small_model(seed=2)
     x, labels = _toy(11, seed=2)
-    loss, acc = _result(q6.evaluate(model, _batches(x, labels, 4), "cpu"), "evaluate")
+    loss, acc = _result(q6.evaluate(model, batches(x, labels, 4), "cpu"), "evaluate")
     with torch.no_grad():
         logits = model(x)
-    expected = F.cross_entropy(logits, labels).item()
-    assert loss == pytest.approx(expected, rel=1e-5), (
-        f"evaluate's loss {loss:.6f}: expected the mean cross-entropy over all 11 samples, "
-        f"{expected:.6f} (weight each batch by its size)"
-    )
-    assert acc == pytest.approx((logits.argmax(1) == labels).float().mean().item()), (
-        "evaluate's accuracy: the fraction of samples whose logits' argmax is their label"
-    )
+        losses = F.cross_entropy(logits, labels, reduction="none").double().numpy()
+    n_correct = (logits.argmax(1) == labels).sum().item()
+    _assert_loss_acc("evaluate", loss, acc, losses, n_correct, batch_size=4)
 
 
 def test_evaluate_runs_in_eval_mode_without_gradients_and_trains_nothing(q6):
-    model = Recorder(_small_model(seed=3, dropout=0.5))
+    model = recorder(_small_model(seed=3, dropout=0.5))
     model.train()
     before = copy.deepcopy(model.state_dict())
-    batches = _batches(*_toy(8, seed=3), 4)
-    first = _result(q6.evaluate(model, batches), "evaluate")
-    second = _result(q6.evaluate(model, batches), "evaluate")
-    assert model.calls, "evaluate never called the model"
-    assert not any(training for training, _ in model.calls), (
-        "evaluate ran the model in training mode: call model.eval() (dropout must be off)"
-    )
-    assert not any(grad for _, grad in model.calls), (
-        "evaluate computed with gradients enabled: wrap it in `with torch.no_grad():`"
-    )
-    assert first == second, "evaluate should be deterministic (eval mode, nothing trained)"
+    given = batches(*_toy(8, seed=3), 4)
+    first = _result(q6.evaluate(model, given), "evaluate")
+    second = _result(q6.evaluate(model, given), "evaluate")
+    assert model.calls, NEVER_CALLED.format(what="evaluate")
+    assert not any(training for training, _ in model.calls), NOT_EVAL
+    assert not any(grad for _, grad in model.calls), WITH_GRADIENTS
+    assert first == second, NOT_DETERMINISTIC
     for name, value in model.state_dict().items():
-        assert torch.equal(value, before[name]), f"evaluate changed the parameter {name}"
+        assert torch.equal(value, before[name]), f"{EVALUATE_TRAINS} ({name} changed)"
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -249,20 +224,17 @@ def test_fit_records_one_entry_per_epoch_and_picks_the_cpu_without_cuda(q6, monk
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 4))
     history = q6.fit(model, train, valid, torch.optim.Adam(model.parameters(), 1e-2), 5)
     assert history["device"] == "cpu"
-    for key in ("train_loss", "train_acc", "valid_loss", "valid_acc", "seconds"):
+    for key in HISTORY_KEYS:
         assert len(history[key]) == 5, f"history[{key!r}] should hold one value per epoch"
     assert all(0 <= a <= 1 for a in history["train_acc"] + history["valid_acc"])
-    assert history["train_loss"][-1] < history["train_loss"][0], "training did not lower the loss"
+    first, last = history["train_loss"][0], history["train_loss"][-1]
+    assert last < first, LOSS_NOT_LOWERED.format(first=first, last=last)
     assert history["valid_acc"][-1] >= 0.8, "4 quadrant classes should be learnt in 5 epochs"
 
 
 @pytest.mark.slow
 def test_fc_network_learns_nist36(run_q6_1_1, q6, figures_dir):
-    _, history = run_q6_1_1.train_fc(epochs=FC_EPOCHS)
+    _, history = run_q6_1_1.train_fc(epochs=FC_BAR.epochs)
     q6.save_history(history, figures_dir, "q6_1_1", "Q6.1.1 fully connected network, NIST36")
     acc = history["valid_acc"][-1]
-    assert acc >= FC_MIN_VALID_ACC, (
-        f"after {FC_EPOCHS} epochs of train_fc (Adam, lr 1e-3, batches of 32) the network reaches "
-        f"{acc:.1%} validation accuracy on NIST36; expected at least {FC_MIN_VALID_ACC:.0%} "
-        "(check the network and the loop: Q3's network gets about 75%)"
-    )
+    assert acc >= FC_BAR.min_acc, FC_BAR.missed(acc, FC_WHAT)

@@ -6,9 +6,28 @@ ImageNet weights in torch's cache) and are not gradable without them."""
 import numpy as np
 import pytest
 from PIL import Image
+from q6_fakes import FLOWERS, write_flowers
 from strategies import memorise, one_torch_thread, torch_batches
 
-from grader.checks import q6 as checks_q6
+from grader.checks.q6_2 import (
+    CHANGED_FROZEN,
+    FINETUNE_BAR,
+    IMAGENET_MEAN,
+    KERNEL_1X1,
+    MEAN_COLOUR_MAX,
+    N_CLASSES,
+    NEVER_RANDOM,
+    NEW_CLASSIFIER,
+    NEW_FROZEN,
+    NEW_UNCHANGED,
+    NOT_DETERMINISTIC,
+    NOT_FROZEN,
+    NOT_NORMALISED,
+    OPTIMISER_HOLDS,
+    SCRATCH_BAR,
+    first_names,
+)
+from grader.checks.q6_common import LOSS_NOT_LOWERED, NO_CONV
 from grader.questions import NEEDS_PYTORCH
 
 torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
@@ -21,12 +40,6 @@ pytestmark = pytest.mark.q6_2
 @pytest.fixture(autouse=True)
 def _threads():
     yield from one_torch_thread()
-
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-# The grader's bars (one definition, grader/checks/q6.py): accuracy on Flowers-17's test split,
-# history["test_acc"] here, the trained network's test logits in the grader.
-FINETUNE, SCRATCH = checks_q6.FINETUNE_BAR, checks_q6.SCRATCH_BAR
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +66,7 @@ def test_transforms_give_imagenet_normalised_224_tensors(run_q6_2, train):
         f"{getattr(out, 'shape', type(out))}"
     )
     flat = transform(_mean_colour_image())
-    assert flat.abs().max() < 0.03, (
-        "an image of ImageNet's mean colour should become ~0 everywhere: normalise with "
-        f"mean {IMAGENET_MEAN} and std (0.229, 0.224, 0.225) after ToTensor (max |x| was "
-        f"{flat.abs().max():.2f})"
-    )
+    assert flat.abs().max() < MEAN_COLOUR_MAX, NOT_NORMALISED.format(max=flat.abs().max())
 
 
 def test_training_transform_augments_at_random(run_q6_2):
@@ -65,24 +74,20 @@ def test_training_transform_augments_at_random(run_q6_2):
     photo = _photo(1)
     torch.manual_seed(0)
     outputs = [transform(photo) for _ in range(4)]
-    assert any(not torch.equal(outputs[0], other) for other in outputs[1:]), (
-        "flowers_transforms(True) gave the same tensor 4 times: augment the training images at "
-        "random (e.g. RandomResizedCrop, RandomHorizontalFlip)"
-    )
+    assert any(not torch.equal(outputs[0], other) for other in outputs[1:]), NEVER_RANDOM
     evaluation = run_q6_2.flowers_transforms(False)
-    assert torch.equal(evaluation(photo), evaluation(photo)), "evaluation must be deterministic"
+    assert torch.equal(evaluation(photo), evaluation(photo)), NOT_DETERMINISTIC
 
 
 def test_finetune_model_has_a_new_17_class_classifier(run_q6_2):
     model = run_q6_2.finetune_squeezenet(weights=None)
     new = model.classifier[1]
-    assert isinstance(new, nn.Conv2d) and (new.in_channels, new.out_channels) == (512, 17), (
-        f"classifier[1] should be nn.Conv2d(512, 17, kernel_size=1), got {new}"
-    )
-    assert new.kernel_size == (1, 1)
+    channels = [getattr(new, "in_channels", 0), getattr(new, "out_channels", 0)]
+    assert isinstance(new, nn.Conv2d) and channels == [512, 17], NEW_CLASSIFIER.format(got=channels)
+    assert new.kernel_size == (1, 1), KERNEL_1X1.format(got=new.kernel_size)
     model.eval()
     assert tuple(model(torch.rand(2, 3, 224, 224)).shape) == (2, 17)
-    assert run_q6_2.finetune_squeezenet(None, 5).classifier[1].out_channels == 5
+    assert run_q6_2.finetune_squeezenet(None, 5).classifier[1].out_channels == 5, N_CLASSES
 
 
 def test_only_the_new_classifier_trains(run_q6_2):
@@ -91,19 +96,11 @@ def test_only_the_new_classifier_trains(run_q6_2):
     new_ids = {id(p) for p in model.classifier[1].parameters()}
     frozen = {n: p for n, p in model.named_parameters() if id(p) not in new_ids}
     still_trainable = [n for n, p in frozen.items() if p.requires_grad]
-    assert not still_trainable, (
-        f"freeze the pretrained parameters (requires_grad = False); still trainable: "
-        f"{still_trainable[:4]}{' ...' if len(still_trainable) > 4 else ''}"
-    )
-    assert all(p.requires_grad for p in model.classifier[1].parameters()), (
-        "the new classifier[1] must stay trainable: replace it after freezing the rest"
-    )
+    assert not still_trainable, NOT_FROZEN.format(names=first_names(still_trainable))
+    assert all(p.requires_grad for p in model.classifier[1].parameters()), NEW_FROZEN
     optimizer = run_q6_2.finetune_optimizer(model, 1e-2)
     given = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    assert given == new_ids, (
-        f"the optimiser should hold exactly classifier[1]'s weight and bias; it holds "
-        f"{len(given)} tensors, {len(given & new_ids)} of them the classifier's"
-    )
+    assert given == new_ids, OPTIMISER_HOLDS.format(given=len(given), new=len(given & new_ids))
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     model.train()
     optimizer.zero_grad()
@@ -112,24 +109,10 @@ def test_only_the_new_classifier_trains(run_q6_2):
     optimizer.step()
     after = dict(model.named_parameters())
     changed = [n for n in frozen if not torch.equal(before[n], after[n])]
-    assert not changed, f"an optimiser step changed frozen parameters: {changed[:4]}"
+    assert not changed, CHANGED_FROZEN.format(names=changed[:4])
     assert not torch.equal(before["classifier.1.weight"], after["classifier.1.weight"]), (
-        "an optimiser step left classifier[1] unchanged"
+        NEW_UNCHANGED
     )
-
-
-def write_flowers(root, classes=("bluebell", "daisy", "tulip"), per_class=2, seed=0):
-    """A tiny Flowers-17-like tree: train/, val/, test/, one folder of JPEGs per class."""
-    rng = np.random.default_rng(seed)
-    for split in ("train", "val", "test"):
-        for flower in classes:
-            folder = root / split / flower
-            folder.mkdir(parents=True)
-            for i in range(per_class):
-                h, w = rng.integers(60, 120, size=2)
-                pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-                Image.fromarray(pixels).save(folder / f"image_{i:04d}.jpg")
-    return root
 
 
 def test_split_folders_load_through_the_transforms(run_q6_2, tmp_path):
@@ -139,7 +122,7 @@ def test_split_folders_load_through_the_transforms(run_q6_2, tmp_path):
     )
     assert set(splits) == {"train", "val", "test"}
     for split, data in splits.items():
-        assert data.classes == ["bluebell", "daisy", "tulip"] and len(data) == 6, split
+        assert data.classes == list(FLOWERS) and len(data) == 6, split
         image, label = data[5]
         assert tuple(image.shape) == (3, 224, 224) and label == 2, split
 
@@ -149,9 +132,7 @@ def test_scratch_cnn_maps_images_to_logits(run_q6_2):
     model.eval()
     out = model(torch.rand(2, 3, 224, 224))
     assert tuple(out.shape) == (2, 17), f"make_flowers_cnn()(x) for (2, 3, 224, 224): {out.shape}"
-    assert any(isinstance(m, nn.Conv2d) for m in model.modules()), (
-        "a convolutional network needs convolutions: no nn.Conv2d found"
-    )
+    assert any(isinstance(m, nn.Conv2d) for m in model.modules()), f"make_flowers_cnn(): {NO_CONV}"
 
 
 def test_scratch_cnn_memorises_two_small_batches(run_q6_2):
@@ -175,24 +156,18 @@ def _train_or_skip(run_q6_2, q6, kind, epochs):
 @pytest.mark.slow
 def test_finetuned_squeezenet_classifies_flowers(run_q6_2, impl_module, figures_dir):
     q6 = impl_module("q6_train")
-    history = _train_or_skip(run_q6_2, q6, "finetune", FINETUNE.epochs)
+    history = _train_or_skip(run_q6_2, q6, "finetune", FINETUNE_BAR.epochs)
     q6.save_history(history, figures_dir, "q6_2_finetune", "Q6.2 fine-tuned SqueezeNet")
     acc = history["test_acc"]
-    assert acc >= FINETUNE.min_acc, (
-        f"fine-tuned for {FINETUNE.epochs} epochs, SqueezeNet classifies {acc:.1%} of the "
-        f"{FINETUNE.split} correctly; expected at least {FINETUNE.min_acc:.0%} (ImageNet "
-        f"features + a new classifier, ImageNet normalisation; {FINETUNE.chance})"
-    )
+    assert acc >= FINETUNE_BAR.min_acc, FINETUNE_BAR.missed(acc, "train_flowers('finetune')")
 
 
 @pytest.mark.slow
 def test_scratch_cnn_learns_flowers(run_q6_2, impl_module, figures_dir):
     q6 = impl_module("q6_train")
-    history = _train_or_skip(run_q6_2, q6, "scratch", SCRATCH.epochs)
+    history = _train_or_skip(run_q6_2, q6, "scratch", SCRATCH_BAR.epochs)
     q6.save_history(history, figures_dir, "q6_2_scratch", "Q6.2 CNN from scratch")
     acc = history["test_acc"]
-    assert history["train_loss"][-1] < history["train_loss"][0], "training did not lower the loss"
-    assert acc >= SCRATCH.min_acc, (
-        f"trained from scratch for {SCRATCH.epochs} epochs, the CNN classifies {acc:.1%} of the "
-        f"{SCRATCH.split} correctly; expected at least {SCRATCH.min_acc:.0%} ({SCRATCH.chance})"
-    )
+    first, last = history["train_loss"][0], history["train_loss"][-1]
+    assert last < first, LOSS_NOT_LOWERED.format(first=first, last=last)
+    assert acc >= SCRATCH_BAR.min_acc, SCRATCH_BAR.missed(acc, "train_flowers('scratch')")
