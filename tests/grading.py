@@ -10,11 +10,18 @@ for the property tier; the separate process, its caps and its timeouts are teste
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from grader import child, sandbox
 from grader.check import Check, Fail, Hidden, unreadable
 from grader.implementation import Implementation
+
+
+def check_key(name: str) -> str:
+    """A check's name as its test id reads it (``tests/test_graded_checks.py``), e.g. for
+    ``pytest -k``: lower case, runs of other characters as one ``-``, at most 60."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60]
 
 
 def verdict(check: Check, impl: Implementation, tmp_path: Path) -> tuple[str, str]:

@@ -32,12 +32,11 @@ loaded (``pytest -m q2_2_2`` imports neither scikit-image nor PyTorch).
 from __future__ import annotations
 
 import importlib.util
-import re
 import warnings
 from pathlib import Path
 
 import pytest
-from grading import verdict
+from grading import check_key, verdict
 
 from grader.check import END_TO_END_BUDGET, Hidden
 from grader.checks import question_checks, question_module
@@ -50,10 +49,6 @@ HIDDEN_PREFIX = "Hidden: "  # a task that asked the release's oracle about an un
 
 class Feedback(UserWarning):
     """A feedback check (no points) that did not pass: teaching feedback, never a failure."""
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 
 
 # Questions whose checks read the photos again with findLetters: the fast tier reads them
@@ -104,7 +99,7 @@ def pytest_generate_tests(metafunc):
             if slow(check):  # one worker per part (-n, --dist loadgroup): one training each
                 marks += [pytest.mark.slow, pytest.mark.xdist_group(f"graded-q{question.id[0]}")]
             params.append(
-                pytest.param(check, id=f"{question.marker}-{_slug(check.name)}", marks=marks)
+                pytest.param(check, id=f"{question.marker}-{check_key(check.name)}", marks=marks)
             )
     metafunc.parametrize("check", params)
 
