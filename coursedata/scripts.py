@@ -8,11 +8,16 @@
   asks for another count starts itself again with the right one, before any work;
 * :func:`missing` and :func:`require`: the student's functions a script needs that are still
   the kata's stubs (``raise NotImplementedError("Q4.2 findLetters")``), found before any long
-  work (training, reading photos), and named in one message.
+  work (training, reading photos), and named in one message;
+* :func:`training_parser` and :func:`run_script`: the command line every training script
+  shares (``--epochs --batch-size --lr --seed --out``) and the end of every script's
+  ``main()``: ``--threads``, the stubs check, the work, and a clear one-line error for a stub
+  met on the way or a dataset that is missing (exit status 1) instead of a traceback.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import inspect
 import os
@@ -111,3 +116,78 @@ def require(*functions, what: str = "this script") -> bool:
         file=sys.stderr,
     )
     return False
+
+
+def training_parser(
+    doc: str, *, epochs: int, batch_size: int, lr: float, seed: int = 0, out: str = "out",
+    lr_flag: str = "--lr", epochs_help: str = "",
+) -> argparse.ArgumentParser:  # fmt: skip
+    """A script's parser (described by the first line of its ``doc``) with the training
+    options: ``--epochs``, ``--batch-size``, ``--lr`` (or ``lr_flag``), ``--seed``, ``--out``.
+    Add the script's own options to it, then hand it to :func:`run_script`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(
+        "--epochs", type=int, default=epochs, help=f"{epochs_help or 'epochs'} (default {epochs})"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=batch_size, help=f"batch size (default {batch_size})"
+    )
+    parser.add_argument(lr_flag, type=float, default=lr, help=f"learning rate (default {lr:g})")
+    parser.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")
+    parser.add_argument("--out", default=out, help=f"output folder (default {out}/)")
+    return parser
+
+
+def run_script(parser, argv, module_name: str, work, *needs, errors=()) -> int:
+    """A script's ``main()``: parse ``argv`` (with ``--threads``), use the threads, say which
+    of ``needs`` are still stubs before any work, seed numpy with ``--seed`` (when the
+    script has one), then ``work(args)``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The script's options (``--threads`` is added here).
+    argv : list of str or None
+        The command line (None: ``sys.argv[1:]``).
+    module_name : str
+        The script's ``__name__`` (see :func:`use_threads`).
+    work : callable
+        ``work(args)``: the script's experiment; returns None or an exit status.
+    *needs : functions
+        The student's functions the work calls (checked by :func:`require`).
+    errors : tuple of exception types
+        Raised when something the script needs is not here (a dataset): printed in one line.
+
+    Returns
+    -------
+    int
+        0, or 1 when a function is not written yet or one of ``errors`` stopped the work.
+    """
+    add_threads_argument(parser)
+    args = parser.parse_args(argv)
+    use_threads(args.threads, module_name)
+    if needs and not require(*needs, what=_script_name(module_name)):
+        return 1
+    if getattr(args, "seed", None) is not None:
+        import numpy as np
+
+        np.random.seed(args.seed)
+    try:
+        status = work(args)
+    except NotImplementedError as exc:
+        print(f"\nnot implemented yet: {exc}", file=sys.stderr)
+        return 1
+    except tuple(errors) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0 if status is None else int(status)
+
+
+def _script_name(module_name: str) -> str:
+    """``kata.run_q3`` for the module ``module_name`` (also when it runs as ``__main__``)."""
+    module = sys.modules.get(module_name)
+    spec = getattr(module, "__spec__", None)
+    if getattr(spec, "name", None):
+        return spec.name
+    path = getattr(module, "__file__", None)  # `python run_q3.py` in a flat folder
+    return os.path.splitext(os.path.basename(path))[0] if path else module_name

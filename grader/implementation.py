@@ -23,7 +23,8 @@ What the handout asks for and the submission lacks is *not submitted*: a missing
 raises :class:`NotSubmitted` ("not submitted: q4.py") when loaded, a missing function when
 looked up ("not submitted: nn.get_random_batches"). Its checks score 0 of their points.
 A script's missing kata-only function (``run_q2.train``) raises :class:`ScriptLacks`: its
-checks are left out where another check grades the same work.
+checks are left out where another check grades the same work (a script: top-level work, or
+an ``if __name__ == "__main__":`` block).
 """
 
 from __future__ import annotations
@@ -139,7 +140,9 @@ class Implementation:
         script = name.startswith("run_q") and not is_import_safe(path)
         module = _definitions_of(name, path) if script else importlib.import_module(name)
         if "__getattr__" not in vars(module):
-            module.__getattr__ = _missing_function(name, script)
+            # the handout's script under `if __name__ == "__main__":` is a script too
+            lacks = script or (name.startswith("run_q") and has_main_block(path))
+            module.__getattr__ = _missing_function(name, lacks)
         return module
 
     def _project_util(self) -> ModuleType:
@@ -269,6 +272,16 @@ def is_import_safe(path: Path) -> bool:
     except SyntaxError:
         return True  # importing it reports the syntax error itself
     return all(_is_definition(node) for node in tree.body)
+
+
+def has_main_block(path: Path) -> bool:
+    """True when ``path`` has an ``if __name__ == '__main__':`` block: the script's work, run
+    by ``python run_q2.py`` and not by an import."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return False
+    return any(isinstance(node, ast.If) and _is_main_guard(node.test) for node in tree.body)
 
 
 def _is_definition(node: ast.stmt) -> bool:

@@ -33,7 +33,7 @@ from skimage.morphology import skeletonize
 from skimage.transform import resize
 
 from coursedata import CLASSES, data_dir, load_ground_truth
-from coursedata.scripts import add_threads_argument, require, use_threads
+from coursedata.scripts import run_script
 
 from .nn import *
 from .q4 import findLetters
@@ -263,19 +263,8 @@ def main(argv=None):
         "default out/q3_weights.pickle if it exists, else data/q4_reference_net.npz",
     )
     parser.add_argument("--out", default="out", metavar="DIR", help="figures (default out/)")
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    if not require(
-        findLetters, draw_boxes, group_lines, word_gaps, crop_letters, recognise, what="kata.run_q4"
-    ):
-        return 1
-    try:
-        _run(args)
-    except NotImplementedError as exc:
-        print(f"\nnot implemented yet: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    needs = (findLetters, draw_boxes, group_lines, word_gaps, crop_letters, recognise)
+    return run_script(parser, argv, __name__, _run, *needs)
 
 
 def _run(args):

@@ -7,16 +7,13 @@ there when it is missing and the network allows, trains the network, and writes
 ``q6_1_3.json`` and ``q6_1_3_curves.png`` into DIR (the validation curve is the test split's).
 """
 
-import argparse
 import sys
 from pathlib import Path
 
-import torch
 from torch import nn
-from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from coursedata.scripts import add_threads_argument, require, use_threads
+from coursedata.scripts import run_script, training_parser
 
 from .q6_train import *
 
@@ -109,44 +106,25 @@ def train_cifar(
         As ``cifar10_datasets``.
     """
     train, test = cifar10_datasets(root, download)
-    generator = seed_everything(seed)
-    train_loader = DataLoader(train, batch_size, shuffle=True, generator=generator)
-    test_loader = DataLoader(test, 256)
-    model = make_cifar_cnn()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history = fit(model, train_loader, test_loader, optimizer, epochs, device, "Q6.1.3")
-    return model, history
+    return fit_on_splits(
+        make_cifar_cnn, train, test, epochs, batch_size, lr, seed, device, "Q6.1.3"
+    )
 
 
 def main(argv=None):
     """Train the network on CIFAR-10 and write its curves."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"default {EPOCHS}")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = training_parser(__doc__, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE)
     parser.add_argument("--data", default=None, help=f"CIFAR-10 folder (default ${CIFAR10_ENV})")
     parser.add_argument("--no-download", dest="download", action="store_false")
-    parser.add_argument("--out", default="out", help="output folder (default out/)")
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    if not require(make_cifar_cnn, train_epoch, evaluate, what="kata.run_q6_1_3"):
-        return 1
-    try:
-        _, history = train_cifar(
-            args.epochs, args.batch_size, args.lr, args.seed, args.data, args.download
-        )
-    except NotImplementedError as exc:
-        print(f"not implemented yet: {exc}", file=sys.stderr)
-        return 1
-    except DatasetMissing as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    figure = save_history(history, args.out, "q6_1_3", "Q6.1.3 CNN, CIFAR-10 (valid = test split)")
-    print(f"Q6.1.3 {summary(history)}")
-    print(f"curves: {figure}")
-    return 0
+    needs = (make_cifar_cnn, train_epoch, evaluate)
+    return run_script(parser, argv, __name__, _run, *needs, errors=(DatasetMissing,))
+
+
+def _run(args):
+    _, history = train_cifar(
+        args.epochs, args.batch_size, args.lr, args.seed, args.data, args.download
+    )
+    report(history, args.out, "q6_1_3", "Q6.1.3 CNN, CIFAR-10 (valid = test split)")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ network and writes ``q6_1_4.json`` and ``q6_1_4_curves.png`` into DIR (the valid
 is the test split's); ``--bow-accuracy`` is your bag-of-words test accuracy, to compare.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -18,10 +17,10 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from coursedata.progress import bar as progress_bar
-from coursedata.scripts import add_threads_argument, require, use_threads
+from coursedata.scripts import run_script, training_parser
 
 from .q6_train import *
 
@@ -161,53 +160,42 @@ def train_scenes(
         As ``sun_datasets``.
     """
     train, test = sun_datasets(root, image_size)
-    generator = seed_everything(seed)
-    train_loader = DataLoader(train, batch_size, shuffle=True, generator=generator)
-    test_loader = DataLoader(test, 256)
-    model = make_scene_cnn(int(train.labels.max()) + 1)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history = fit(model, train_loader, test_loader, optimizer, epochs, device, "Q6.1.4")
-    return model, history
+    return fit_on_splits(
+        lambda: make_scene_cnn(int(train.labels.max()) + 1),
+        train,
+        test,
+        epochs,
+        batch_size,
+        lr,
+        seed,
+        device,
+        "Q6.1.4",
+    )
 
 
 def main(argv=None):
     """Train the network on the scenes, write its curves, compare with bag-of-words."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"default {EPOCHS}")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = training_parser(__doc__, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE)
     parser.add_argument("--image-size", type=int, default=IMAGE_SIZE)
     parser.add_argument("--data", default=None, help=f"SUN folder (default ${SUN_ENV})")
     parser.add_argument(
         "--bow-accuracy", type=float, default=None, help="your bag-of-words test accuracy"
     )
-    parser.add_argument("--out", default="out", help="output folder (default out/)")
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    if not require(read_sun_split, make_scene_cnn, train_epoch, evaluate, what="kata.run_q6_1_4"):
-        return 1
-    try:
-        _, history = train_scenes(
-            args.epochs, args.batch_size, args.lr, args.seed, args.data, args.image_size
-        )
-    except NotImplementedError as exc:
-        print(f"not implemented yet: {exc}", file=sys.stderr)
-        return 1
-    except DatasetMissing as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    needs = (read_sun_split, make_scene_cnn, train_epoch, evaluate)
+    return run_script(parser, argv, __name__, _run, *needs, errors=(DatasetMissing,))
+
+
+def _run(args):
+    _, history = train_scenes(
+        args.epochs, args.batch_size, args.lr, args.seed, args.data, args.image_size
+    )
     history["bow_accuracy"] = args.bow_accuracy
-    figure = save_history(history, args.out, "q6_1_4", "Q6.1.4 CNN, SUN scenes (valid = test)")
-    print(f"Q6.1.4 {summary(history)}")
+    report(history, args.out, "q6_1_4", "Q6.1.4 CNN, SUN scenes (valid = test)")
     if args.bow_accuracy is not None:
         print(
             f"test accuracy: CNN {history['valid_acc'][-1]:.3f} vs "
             f"bag-of-words {args.bow_accuracy:.3f}"
         )
-    print(f"curves: {figure}")
-    return 0
 
 
 if __name__ == "__main__":

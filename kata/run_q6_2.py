@@ -11,7 +11,6 @@ and writes ``q6_2_finetune.json``, ``q6_2_scratch.json``, their curves and
 ``q6_2_comparison.png`` into DIR, and prints both test accuracies.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, models, transforms
 
-from coursedata.scripts import add_threads_argument, require, use_threads
+from coursedata.scripts import run_script, training_parser
 
 from .q6_train import *
 
@@ -215,51 +214,39 @@ def train_flowers(
 
 def main(argv=None):
     """Fine-tune SqueezeNet, train the scratch network, write and compare their curves."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--epochs", type=int, default=EPOCHS, help=f"fine-tuning (default {EPOCHS})"
+    parser = training_parser(
+        __doc__,
+        epochs=EPOCHS,
+        batch_size=BATCH_SIZE,
+        lr=LEARNING_RATE,
+        epochs_help="fine-tuning epochs",
     )
     parser.add_argument(
         "--scratch-epochs", type=int, default=SCRATCH_EPOCHS, help=f"default {SCRATCH_EPOCHS}"
     )
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None, help=f"Flowers-17 folder (default ${FLOWERS_ENV})")
     parser.add_argument("--download", action="store_true", help="fetch SqueezeNet's weights")
-    parser.add_argument("--out", default="out", help="output folder (default out/)")
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    if not require(
+    needs = (
         flowers_transforms,
         finetune_squeezenet,
         finetune_optimizer,
         make_flowers_cnn,
         train_epoch,
         evaluate,
-        what="kata.run_q6_2",
-    ):
-        return 1
+    )
+    return run_script(parser, argv, __name__, _run, *needs, errors=(DatasetMissing,))
+
+
+def _run(args):
     histories = {}
-    try:
-        for kind, epochs in (("finetune", args.epochs), ("scratch", args.scratch_epochs)):
-            _, histories[kind] = train_flowers(
-                kind, epochs, args.batch_size, args.lr, args.seed, args.data, args.download
-            )
-            save_history(histories[kind], args.out, f"q6_2_{kind}", f"Q6.2 {kind}, Flowers-17")
-            print(
-                f"Q6.2 {kind}: {summary(histories[kind])}; test {histories[kind]['test_acc']:.3f}"
-            )
-    except NotImplementedError as exc:
-        print(f"not implemented yet: {exc}", file=sys.stderr)
-        return 1
-    except DatasetMissing as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    for kind, epochs in (("finetune", args.epochs), ("scratch", args.scratch_epochs)):
+        _, histories[kind] = train_flowers(
+            kind, epochs, args.batch_size, args.lr, args.seed, args.data, args.download
+        )
+        save_history(histories[kind], args.out, f"q6_2_{kind}", f"Q6.2 {kind}, Flowers-17")
+        print(f"Q6.2 {kind}: {summary(histories[kind])}; test {histories[kind]['test_acc']:.3f}")
     path = plot_histories(histories, Path(args.out) / "q6_2_comparison.png", "Flowers-17")
     print(f"comparison: {path}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torchvision import models, transforms
 
-from coursedata.scripts import add_threads_argument, require, use_threads
+from coursedata.scripts import run_script
 
 from .q6_train import *
 
@@ -128,35 +128,27 @@ def main(argv=None):
     parser.add_argument("--max-frames", type=int, default=200)
     parser.add_argument("--download", action="store_true", help="fetch SqueezeNet's weights")
     parser.add_argument("--out", default="out", help="output folder (default out/)")
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    if not require(category_accuracy, what="kata.run_q6_3"):
-        return 1
-    try:
-        weights = squeezenet_weights(args.download)
-        frames = read_frames(args.video, args.every, args.max_frames)
-        val_images = read_frames(args.val_dir)
-        model = models.squeezenet1_1(weights=weights).to(pick_device())
-        name = weights.meta["categories"][args.class_index]
-        result = {
-            "class_index": args.class_index,
-            "category": name,
-            "val_images": len(val_images),
-            "frames": len(frames),
-            "val_accuracy": category_accuracy(
-                model, val_images, args.class_index, imagenet_transform()
-            ),
-            "video_accuracy": category_accuracy(
-                model, frames, args.class_index, imagenet_transform()
-            ),
-        }
-    except NotImplementedError as exc:
-        print(f"not implemented yet: {exc}", file=sys.stderr)
-        return 1
-    except (DatasetMissing, OSError) as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    return run_script(
+        parser, argv, __name__, _run, category_accuracy, errors=(DatasetMissing, OSError)
+    )
+
+
+def _run(args):
+    weights = squeezenet_weights(args.download)
+    frames = read_frames(args.video, args.every, args.max_frames)
+    val_images = read_frames(args.val_dir)
+    model = models.squeezenet1_1(weights=weights).to(pick_device())
+    name = weights.meta["categories"][args.class_index]
+    result = {
+        "class_index": args.class_index,
+        "category": name,
+        "val_images": len(val_images),
+        "frames": len(frames),
+        "val_accuracy": category_accuracy(
+            model, val_images, args.class_index, imagenet_transform()
+        ),
+        "video_accuracy": category_accuracy(model, frames, args.class_index, imagenet_transform()),
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "q6_3.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
@@ -164,7 +156,6 @@ def main(argv=None):
         f"Q6.3 '{name}': top-1 accuracy {result['val_accuracy']:.3f} on {len(val_images)} "
         f"validation images, {result['video_accuracy']:.3f} on {len(frames)} video frames"
     )
-    return 0
 
 
 if __name__ == "__main__":

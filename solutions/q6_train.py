@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset, default_collate
 
 import coursedata
+from coursedata import external
 from coursedata.progress import bar as progress_bar
 
 HISTORY_KEYS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "seconds")
@@ -74,10 +75,7 @@ def dataset_root(env_var, name):
     -------
     pathlib.Path
     """
-    value = os.environ.get(env_var)
-    if value:
-        return Path(value).expanduser()
-    return coursedata.data_dir() / "external" / name
+    return external.dataset_root(env_var, name)
 
 
 def random_shift(images, pad=2):
@@ -354,6 +352,41 @@ def save_history(history, out, name, title=""):
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
     return plot_histories({name: history}, out / f"{name}_curves.png", title)
+
+
+def report(history, out, name, title="", label=None):
+    """``save_history`` then print the ``summary`` line (after ``label``, default the
+    question in ``title``) and where the curves are (given).
+
+    Returns
+    -------
+    pathlib.Path
+        The figure's path.
+    """
+    figure = save_history(history, out, name, title)
+    print(f"{label or title.split()[0]} {summary(history)}")
+    print(f"curves: {figure}")
+    return figure
+
+
+def fit_on_splits(
+    make_model, train, test, epochs, batch_size, lr, seed=0, device=None, desc="training"
+):  # fmt: skip
+    """Train ``make_model()`` with Adam on the dataset ``train`` (shuffled batches of
+    ``batch_size``), measuring it on ``test`` after each epoch (given).
+
+    Returns
+    -------
+    model : torch.nn.Module
+    history : dict
+        As ``fit`` returns it (``valid_*`` measured on ``test``).
+    """
+    generator = seed_everything(seed)
+    train_loader = DataLoader(train, batch_size, shuffle=True, generator=generator)
+    test_loader = DataLoader(test, 256)
+    model = make_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return model, fit(model, train_loader, test_loader, optimizer, epochs, device, desc)
 
 
 def summary(history):

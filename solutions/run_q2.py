@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from coursedata.scripts import add_threads_argument, use_threads
+from coursedata.scripts import run_script
 
 from .nn import *
 from .util import *
@@ -191,16 +191,7 @@ def main(argv=None):
     parser.add_argument("--max-iters", type=int, default=500)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=5)
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    np.random.seed(args.seed)
-    try:
-        _experiment(args)
-    except NotImplementedError as exc:
-        print(f"\nnot implemented yet: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_script(parser, argv, __name__, _experiment)
 
 
 def _experiment(args):

@@ -17,7 +17,6 @@ of ``nn.py`` on NIST36 (``coursedata.load_nist36``) and writes into ``--out`` (d
   most confused pairs of classes).
 """
 
-import argparse
 import pickle
 import sys
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from coursedata import CLASSES, load_nist36, nist36_source, progress
-from coursedata.scripts import add_threads_argument, require, use_threads
+from coursedata.scripts import run_script, training_parser
 
 from .nn import *
 from .util import *
@@ -358,28 +357,15 @@ def confusion_matrix(y, probs):
 # ----------------------------------------------------------------------------- script
 def main(argv=None):
     """Train on NIST36, write Q3's figures and ``q3_weights.pickle``, print the results."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder ({DEFAULT_OUT})")
-    parser.add_argument("--seed", type=int, default=SEED, help=f"numpy seed ({SEED})")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs ({EPOCHS})")
-    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser = training_parser(
+        __doc__, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=SEED,
+        out=DEFAULT_OUT, lr_flag="--learning-rate",
+    )  # fmt: skip
     parser.add_argument("--hidden-size", type=int, default=HIDDEN_SIZE)
     parser.add_argument(
         "--no-sweep", action="store_true", help="skip Q3.2's 10x and 0.1x learning rates"
     )
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    if not require(train, weight_grid, confusion_matrix, what="solutions.run_q3"):
-        return 1
-    np.random.seed(args.seed)
-    try:
-        _experiment(args)
-    except NotImplementedError as exc:
-        print(f"\nnot implemented yet: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_script(parser, argv, __name__, _experiment, train, weight_grid, confusion_matrix)
 
 
 def _experiment(args):

@@ -14,7 +14,6 @@
 and prints Q5.3.2's average PSNR over the validation set.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from matplotlib.figure import Figure
 from skimage.metrics import peak_signal_noise_ratio
 
 from coursedata import CLASSES, load_nist36, nist36_source, progress
-from coursedata.scripts import add_threads_argument, require, use_threads
+from coursedata.scripts import run_script, training_parser
 
 from .nn import *
 from .util import *
@@ -292,34 +291,14 @@ def plot_reconstructions(x, y, indices, reconstructions, path, per_row=2):
 # ----------------------------------------------------------------------------- script
 def main(argv=None):
     """Train the autoencoder on NIST36, write Q5's figures and print the PSNR."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder ({DEFAULT_OUT})")
-    parser.add_argument("--seed", type=int, default=SEED, help=f"numpy seed ({SEED})")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs ({EPOCHS})")
-    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser = training_parser(
+        __doc__, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=SEED,
+        out=DEFAULT_OUT, lr_flag="--learning-rate",
+    )  # fmt: skip
     parser.add_argument("--classes", default=SHOWN_CLASSES, help="classes shown (Q5.3.1)")
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    if not require(
-        init_autoencoder,
-        autoencoder_forward,
-        momentum_step,
-        autoencoder_forward_backward,
-        train_autoencoder,
-        reconstruction_examples,
-        average_psnr,
-        what="solutions.run_q5",
-    ):
-        return 1
-    np.random.seed(args.seed)
-    try:
-        _experiment(args)
-    except NotImplementedError as exc:
-        print(f"\nnot implemented yet: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    needs = (init_autoencoder, autoencoder_forward, momentum_step, autoencoder_forward_backward)
+    needs += (train_autoencoder, reconstruction_examples, average_psnr)
+    return run_script(parser, argv, __name__, _experiment, *needs)
 
 
 def _experiment(args):

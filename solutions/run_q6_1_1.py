@@ -5,13 +5,12 @@
 writes ``q6_1_1.json`` (per-epoch loss and accuracy) and ``q6_1_1_curves.png`` into DIR.
 """
 
-import argparse
 import sys
 
 import torch
 from torch import nn
 
-from coursedata.scripts import add_threads_argument, require, use_threads
+from coursedata.scripts import run_script, training_parser
 
 from .q6_train import *
 
@@ -60,26 +59,14 @@ def train_fc(epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=0, dev
 
 def main(argv=None):
     """Train the network and write its curves."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"default {EPOCHS}")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="out", help="output folder (default out/)")
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    if not require(make_fc_network, train_epoch, evaluate, what="solutions.run_q6_1_1"):
-        return 1
-    try:
-        _, history = train_fc(args.epochs, args.batch_size, args.lr, args.seed)
-    except NotImplementedError as exc:
-        print(f"not implemented yet: {exc}", file=sys.stderr)
-        return 1
-    figure = save_history(history, args.out, "q6_1_1", "Q6.1.1 fully connected network, NIST36")
-    print(f"Q6.1.1 {summary(history)}")
-    print(f"curves: {figure}")
-    return 0
+    parser = training_parser(__doc__, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE)
+    needs = (make_fc_network, train_epoch, evaluate)
+    return run_script(parser, argv, __name__, _run, *needs)
+
+
+def _run(args):
+    _, history = train_fc(args.epochs, args.batch_size, args.lr, args.seed)
+    report(history, args.out, "q6_1_1", "Q6.1.1 fully connected network, NIST36")
 
 
 if __name__ == "__main__":

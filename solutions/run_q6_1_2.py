@@ -6,7 +6,6 @@ trains it and writes ``q6_1_2.json`` and ``q6_1_2_curves.png`` into DIR, and
 ``q6_1_2_vs_q6_1_1.png`` when DIR holds Q6.1.1's results (run ``run_q6_1_1`` first).
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from coursedata.scripts import add_threads_argument, require, use_threads
+from coursedata.scripts import run_script, training_parser
 
 from .q6_train import *
 
@@ -89,27 +88,14 @@ def train_cnn(epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=0, de
 
 def main(argv=None):
     """Train the CNN, write its curves, and compare with Q6.1.1's when they are in --out."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"default {EPOCHS}")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="out", help="output folder (default out/)")
-    add_threads_argument(parser)
-    args = parser.parse_args(argv)
-    use_threads(args.threads, __name__)
-    if not require(
-        nist36_images, make_nist_cnn, train_epoch, evaluate, what="solutions.run_q6_1_2"
-    ):
-        return 1
-    try:
-        _, history = train_cnn(args.epochs, args.batch_size, args.lr, args.seed)
-    except NotImplementedError as exc:
-        print(f"not implemented yet: {exc}", file=sys.stderr)
-        return 1
-    figure = save_history(history, args.out, "q6_1_2", "Q6.1.2 CNN, NIST36")
-    print(f"Q6.1.2 CNN {summary(history)}")
-    print(f"curves: {figure}")
+    parser = training_parser(__doc__, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE)
+    needs = (nist36_images, make_nist_cnn, train_epoch, evaluate)
+    return run_script(parser, argv, __name__, _run, *needs)
+
+
+def _run(args):
+    _, history = train_cnn(args.epochs, args.batch_size, args.lr, args.seed)
+    report(history, args.out, "q6_1_2", "Q6.1.2 CNN, NIST36", "Q6.1.2 CNN")
     fc_file = Path(args.out) / "q6_1_1.json"
     if fc_file.is_file():
         fc = json.loads(fc_file.read_text(encoding="utf-8"))
@@ -119,7 +105,6 @@ def main(argv=None):
         print(f"comparison: {path}")
     else:
         print(f"(run run_q6_1_1 with --out {args.out} first to compare with the FC network)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from grading import verdict
 from mutants.catalog import BY_NAME, CATALOG, STUDENT, fail, materialise, stub_source
 
 from grader import oracle
-from grader.checks import question_checks
+from grader.checks import question_checks, script_q2_5
 from grader.implementation import NotProvided, resolve
 from grader.questions import BY_MARKER, QUESTIONS
 
@@ -49,7 +49,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50]
 
 
-def _check_params(checks=Q2_CHECKS):
+# Q2.5's checks of a run_q2.py written as the handout's script (tests/test_grader_script_q2_5.py):
+# left out ("not provided") for the packages and any run_q2.py with numerical_gradients.
+SCRIPT_ONLY = {c.name for c in script_q2_5.CHECKS}
+PACKAGE_CHECKS = [c for c in Q2_CHECKS if c.name not in SCRIPT_ONLY]
+
+
+def _check_params(checks=PACKAGE_CHECKS):
     # No question markers: they would count these tests in the student's progress summary.
     return [pytest.param(c, id=f"{c.question}-{_slug(c.name)}") for c in checks]
 
@@ -159,7 +165,8 @@ def test_every_q2_question_has_weighted_checks():
         assert all(c.weight > 0 and c.budget > 0 for c in checks)
         assert len({c.name for c in checks}) == len(checks), "check names are unique"
         for check in checks:
-            uses_run_q2 = check.task.__name__ in ("train_task", "known_task", "toy_gradient_task")
+            run_q2_tasks = ("train_task", "known_task", "toy_gradient_task", "script_task")
+            uses_run_q2 = check.task.__name__ in run_q2_tasks
             assert ("run_q2" in check.modules) == uses_run_q2, check.name
 
 
@@ -355,7 +362,7 @@ def test_a_script_run_q2_is_not_provided(tmp_path):
         "from nn import *\nparams = {}\nprint('training...')\n", encoding="utf-8"
     )
     impl = resolve(str(folder))
-    for check in [c for c in Q2_CHECKS if "run_q2" in c.modules]:
+    for check in [c for c in PACKAGE_CHECKS if "run_q2" in c.modules]:
         outcome, message = verdict(check, impl, tmp_path)
         assert outcome == "not provided" and "script" in message, (check.name, outcome, message)
 

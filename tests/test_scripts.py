@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coursedata.scripts import missing, require, use_threads
+from coursedata.scripts import missing, require, run_script, training_parser, use_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,3 +131,49 @@ def test_every_script_takes_threads(module, capsys):
         with pytest.raises(SystemExit):
             importlib.import_module(f"{package}.{module}").main(["--help"])
         assert "--threads N" in capsys.readouterr().out, (package, module)
+
+
+# ----------------------------------------------------------------------------- run_script
+class _Missing(FileNotFoundError):
+    pass
+
+
+def _parser():
+    return training_parser("A script.\n\nMore.", epochs=3, batch_size=4, lr=0.5, seed=7)
+
+
+def test_run_script_parses_seeds_and_runs_the_work(capsys):
+    import numpy as np
+
+    seen = []
+
+    def work(args):
+        seen.append((args.epochs, args.batch_size, args.lr, args.seed, args.out, args.threads))
+        seen.append(np.random.randint(1 << 30))
+
+    assert run_script(_parser(), ["--epochs", "5", "--threads", "0"], "x", work) == 0
+    np.random.seed(7)
+    assert seen == [(5, 4, 0.5, 7, "out", 0), np.random.randint(1 << 30)]
+    assert run_script(_parser(), ["--threads", "0"], "x", lambda args: 3) == 3
+
+
+def test_run_script_says_what_stopped_it_in_one_line(capsys):
+    def stub():
+        """Docstring."""
+        raise NotImplementedError("Q9.1 stub")
+
+    def missing_data(args):
+        raise _Missing("the data is not available here: put it in data/")
+
+    def not_written(args):
+        stub()
+
+    assert run_script(_parser(), ["--threads", "0"], "x", missing_data, errors=(_Missing,)) == 1
+    assert capsys.readouterr().err == "the data is not available here: put it in data/\n"
+    assert run_script(_parser(), ["--threads", "0"], "x", not_written) == 1
+    assert capsys.readouterr().err.strip() == "not implemented yet: Q9.1 stub"
+    ran = []
+    assert run_script(_parser(), ["--threads", "0"], __name__, ran.append, stub) == 1
+    err = capsys.readouterr().err
+    assert not ran and err.startswith("not implemented yet: Q9.1 stub"), err
+    assert f"python -m {__name__} needs them" in err  # the module's name, also as __main__

@@ -4,6 +4,10 @@ Everything that decides Q2.5: the checks, tolerances and teaching messages. The 
 gradients are exact (a loss with a known gradient) or the grader's own central differences
 (:mod:`grader.oracle`, imported by the judge when it runs). The losses the task hands the
 submission are no handout answer.
+
+A ``run_q2.py`` written as the handout's script, Q2.5 inline and no ``numerical_gradients``,
+is graded by :mod:`grader.checks.script_q2_5`'s checks, listed here too: each set is left out
+(not provided) where the other applies.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.check import Check, Fail, close
+from grader.checks import script_q2_5
 from grader.checks.arrays import key_list, keys_text, value_of
 
 # the numerical gradient of a loss whose gradient is known, with eps = 1e-6
@@ -243,4 +248,6 @@ CHECKS = [
     Check("2.5", "leaves params as they were", 1,
           known_task, judge_params_restored, known_inputs(53, 1e-6), budget=60,
           modules=("run_q2",)),
+    # the same question written inline in the handout's run_q2.py script
+    *script_q2_5.CHECKS,
 ]  # fmt: skip
