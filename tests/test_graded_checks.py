@@ -15,7 +15,8 @@ Each outcome reads as the grader's:
 * a feedback check (robustness beyond the handout, no points) that does not pass: a warning
   with its message, never a failure;
 * a check the implementation cannot be asked (a file or function it does not have): skipped
-  with the reason;
+  with the reason; one the grader leaves out by design (Q2.5's inline-script checks on a
+  run_q2.py that defines numerical_gradients): LEFT OUT, not counted in the progress;
 * its data absent (CIFAR-10, SUN, Flowers-17 offline), or Q6 without PyTorch: skipped with
   the check's own reason (``grader.questions.NEEDS_PYTORCH``);
 * in a student release, a check whose expected values are not stored there: HIDDEN.
@@ -40,6 +41,7 @@ from grading import check_key, verdict
 
 from grader.check import END_TO_END_BUDGET, Hidden
 from grader.checks import question_checks, question_module
+from grader.implementation import NOT_SUBMITTED, NotProvided
 from grader.questions import NEEDS_PYTORCH, QUESTIONS
 from grader.selection import selects
 
@@ -130,7 +132,9 @@ def run(check, request, tmp_path) -> None:
     if outcome == "not implemented":
         raise NotImplementedError(message)
     if outcome == "not provided":
-        pytest.skip(message)
+        if message.startswith(NOT_SUBMITTED):
+            pytest.skip(message)
+        raise NotProvided(message)  # left out, as the grader leaves it out: not counted
     if outcome == "passed":
         return
     if check.feedback:

@@ -141,7 +141,9 @@ def _check_run(impl: str, markers, results: Path, files=CHECK_FILES, skip=()) ->
         "records": [],
     }
     if results.exists():
-        run["records"] = json.loads(results.read_text(encoding="utf-8"))["tests"]
+        records = json.loads(results.read_text(encoding="utf-8"))["tests"]
+        # graded checks the grader leaves out for this code (not provided): as in its rows
+        run["records"] = [r for r in records if r["outcome"] != "left out"]
     return run
 
 
