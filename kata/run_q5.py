@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 from skimage.metrics import peak_signal_noise_ratio
 
 from coursedata import CLASSES, load_nist36, nist36_source, progress
+from coursedata.figures import loss_figure, pairs_figure, save
 from coursedata.scripts import run_script, training_parser
 
 from .nn import *
@@ -223,19 +223,7 @@ def average_psnr(x, reconstructions):
 # ----------------------------------------------------------------------------- given
 def plot_losses(history, path):
     """Write Q5.2's training-loss curve (given)."""
-    fig = Figure(figsize=(6, 4), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(np.arange(1, len(history) + 1), history)
-    ax.set(
-        xlabel="epoch",
-        ylabel="squared error, summed over the epoch",
-        title="Q5.2 autoencoder training loss",
-    )
-    ax.grid(True, alpha=0.3)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    return path
+    return save(loss_figure(history, "Q5.2 autoencoder training loss"), path)
 
 
 def plot_reconstructions(x, y, indices, reconstructions, path, per_row=2):
@@ -243,23 +231,9 @@ def plot_reconstructions(x, y, indices, reconstructions, path, per_row=2):
 
     One row per class: ``per_row`` (image, reconstruction) pairs.
     """
-    side = int(round(np.sqrt(x.shape[1])))
-    n_rows = len(indices) // per_row
-    fig = Figure(figsize=(2 * per_row * 1.3, n_rows * 1.4), layout="constrained")
-    axes = fig.subplots(n_rows, 2 * per_row, squeeze=False)
-    for k, (index, reconstruction) in enumerate(zip(indices, reconstructions)):
-        row, pair = divmod(k, per_row)
-        name = CLASSES[int(np.argmax(y[index]))]
-        for col, image, what in ((0, x[index], "valid"), (1, reconstruction, "reconstr.")):
-            ax = axes[row, 2 * pair + col]
-            ax.imshow(image.reshape(side, side).T, cmap="gray", vmin=0, vmax=1)
-            ax.set_title(f"{name} {what}", fontsize=8)
-            ax.set(xticks=[], yticks=[])
-    fig.suptitle("Q5.3.1 validation images and their reconstructions")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    return path
+    names = [CLASSES[int(np.argmax(y[index]))] for index in indices]
+    title = "Q5.3.1 validation images and their reconstructions"
+    return save(pairs_figure(x[indices], reconstructions, names, per_row, title), path)
 
 
 # ----------------------------------------------------------------------------- script

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from coursedata import CLASSES, load_nist36, nist36_source, progress
+from coursedata import load_nist36, nist36_source, progress
+from coursedata.figures import confused_pairs, confusion_figure, save
 from coursedata.scripts import run_script, training_parser
 
 from .nn import *
@@ -219,27 +220,12 @@ def most_confused_pairs(confusion, k=5):
         ``(class a, class b, count)``, where count adds both directions (a taken for b and b
         for a), most confused first.
     """
-    confusion = np.asarray(confusion)
-    both = np.triu(confusion + confusion.T, k=1)
-    order = np.argsort(both, axis=None)[::-1][:k]
-    rows, cols = np.unravel_index(order, both.shape)
-    return [(CLASSES[i], CLASSES[j], int(both[i, j])) for i, j in zip(rows, cols)]
+    return confused_pairs(confusion, k)
 
 
 def plot_confusion(confusion, path, title="Q3.4 confusion matrix (test set)"):
     """Show a 36x36 confusion matrix with the classes A-Z0-9 on both axes (given)."""
-    fig = Figure(figsize=(8, 7), layout="constrained")
-    ax = fig.subplots()
-    image = ax.imshow(confusion, cmap="viridis", interpolation="nearest")
-    fig.colorbar(image, ax=ax, shrink=0.8, label="test samples")
-    ticks = np.arange(len(CLASSES))
-    ax.set_xticks(ticks, list(CLASSES), fontsize=7)
-    ax.set_yticks(ticks, list(CLASSES), fontsize=7)
-    ax.set(xlabel="predicted class", ylabel="true class", title=title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    return path
+    return save(confusion_figure(confusion, title), path)
 
 
 # ----------------------------------------------------------------------------- Q3.1

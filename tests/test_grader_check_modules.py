@@ -1,10 +1,10 @@
 """The question modules of ``grader/checks/`` hold no answers (issue 13): importing one leaves
-the oracle and the references out of the process, and the Q2 tasks run with them blocked.
+the oracle and the references out of the process, and the Q2 tasks (and the fast Q3, Q5 ones)
+run with them blocked.
 
 The submission's process imports the check modules for their tasks; a module that imported
 :mod:`grader.oracle` at module level would carry the answers into it. Each module is imported
-in a fresh interpreter. The part modules not yet split into question modules (``q3.py`` ...)
-are left out until they are.
+in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -24,12 +24,9 @@ from grader.questions import QUESTIONS
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS_DIR = ROOT / "grader" / "checks"
 ANSWERS = ("grader.oracle", "grader.q4_reference", "coursedata.q4_reference", "solutions")
-# The part modules that still mix several questions and import the oracle (to be split).
-UNSPLIT = {"q3", "q4", "q5"}
+# Every part is split into question modules (issue 13): every module of grader/checks/.
 MODULES = sorted(
-    f"grader.checks.{path.stem}"
-    for path in CHECKS_DIR.glob("*.py")
-    if path.stem != "__init__" and path.stem not in UNSPLIT
+    f"grader.checks.{path.stem}" for path in CHECKS_DIR.glob("*.py") if path.stem != "__init__"
 )
 Q2_MODULES = [m for m in MODULES if m.startswith("grader.checks.q2_")]
 
@@ -110,6 +107,31 @@ def test_the_q2_tasks_run_without_the_answers(tmp_path):
         for c in question_checks(q.id)
         if c.name not in script_only
     ]
+    _run_blocked(checks, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (ROOT / "solutions" / "nn.py").is_file(), reason="student release: no solutions/"
+)
+@pytest.mark.parametrize("part", ["3.", "5."])
+def test_the_fast_q3_q5_tasks_run_without_the_answers(part, tmp_path):
+    """Q3's and Q5's checks that do not train on NIST36 (those run the same task code:
+    ``q3_common.nist36_task``, ``q5_common.trained``, over minutes)."""
+    checks = [
+        c
+        for q in QUESTIONS
+        if q.id.startswith(part)
+        for c in question_checks(q.id)
+        if c.budget < 900 and not (c.available and c.available())
+    ]
+    assert checks
+    _run_blocked(checks, tmp_path)
+
+
+def _run_blocked(checks, tmp_path):
+    """Run ``checks``' tasks on the solutions in a process where the answers are blocked,
+    then judge them here: all pass."""
     jobs, made = [], []
     for i, check in enumerate(checks):
         jobdir = tmp_path / f"job{i}"

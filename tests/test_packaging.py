@@ -366,7 +366,7 @@ def test_release_runs_the_public_face(release):
     assert (folder / "grader" / "public_expected.npz").stat().st_size > 10_000
     assert not (folder / "coursedata" / "q4_reference.py").exists()
     assert not (folder / "grader" / "release").exists()
-    q3 = (folder / "grader" / "checks" / "q3.py").read_text()
+    q3 = (folder / "grader" / "checks" / "q3_common.py").read_text()
     loop = q3[q3.index("def loop_train(") : q3.index("\n\n\n", q3.index("def loop_train("))]
     assert "NotProvided" in loop and "backwards" not in loop.split('"""')[-1]
     assert "train_quick_network" not in (folder / "kata" / "run_q4.py").read_text()

@@ -22,24 +22,23 @@ from hypothesis import strategies as st
 from strategies import one_hot, seeds
 
 from coursedata import progress
+from grader.checks import q3_1, q3_2, q3_3, q3_4
+from grader.checks.q3_1 import clusters
+from grader.checks.q3_common import (
+    HISTORY_KEYS,
+    PARAM_KEYS,
+    best_params,
+    describe_training,
+    evaluate,
+    history_arrays,
+)
 from kata.run_q3 import plot_curves  # given code, the same in every twin
 
 ROOT = Path(__file__).resolve().parent.parent
-PARAM_KEYS = ("Wlayer1", "blayer1", "Woutput", "boutput")
-HISTORY_KEYS = ("train_loss", "train_acc", "valid_loss", "valid_acc")
+# The bars, settings and messages are the grader's (grader/checks/q3_1.py ... q3_4.py).
 
 
 # ----------------------------------------------------------------------------- helpers
-def _clusters(seed, n_per_class=12, n_classes=4, dim=16, spread=0.35, sample=0):
-    """Gaussian clusters in ``dim`` dimensions: ``(x, y one-hot)``. The clusters depend on
-    ``seed``; ``sample`` draws other points of the same clusters (a validation set)."""
-    centres = np.random.default_rng(seed).normal(size=(n_classes, dim))
-    centres *= 2.5 / np.linalg.norm(centres, axis=1, keepdims=True)
-    labels = np.repeat(np.arange(n_classes), n_per_class)
-    noise = np.random.default_rng([seed, sample + 1]).normal(size=(len(labels), dim))
-    return centres[labels] + spread * noise, one_hot(labels, n_classes)
-
-
 def _init(nn, sizes, seed=0):
     """The implementation's ``initialize_weights`` for ``in -> hidden -> classes``."""
     np.random.seed(seed)
@@ -49,70 +48,13 @@ def _init(nn, sizes, seed=0):
     return params
 
 
-def _probs(x, params):
-    logits, _ = oracle.mlp_logits(x, params, [("layer1", "sigmoid")])
-    return oracle.softmax(logits)
-
-
-def _evaluate(x, y, params):
-    """(cross-entropy averaged over the rows, accuracy), computed independently."""
-    probs = _probs(x, params)
-    return oracle.mean_cross_entropy(y, probs), oracle.accuracy(y, probs)
-
-
 def _train(run_q3, x, y, valid_x, valid_y, params, learning_rate, batch_size, epochs):
-    """Call ``run_q3.train``; check it returns ``(best, history)`` with one entry per epoch."""
-    result = run_q3.train(
-        x,
-        y,
-        valid_x,
-        valid_y,
-        params,
-        learning_rate=learning_rate,
-        batch_size=batch_size,
-        epochs=epochs,
-    )
-    if not (isinstance(result, tuple) and len(result) == 2):
-        pytest.fail(
-            f"train should return the pair (best, history); got {type(result).__name__}",
-            pytrace=False,
-        )
-    best, history = result
-    if not isinstance(best, dict) or not set(PARAM_KEYS) <= set(best):
-        got = sorted(best) if isinstance(best, dict) else type(best).__name__
-        pytest.fail(
-            f"train's `best` should be a dict with {list(PARAM_KEYS)} (copy_parameters of the "
-            f"best epoch's params); got {got}",
-            pytrace=False,
-        )
-    return best, _history(history, epochs)
-
-
-def _history(history, epochs):
-    """The history as a dict of float arrays, failing with a message when it is misshapen."""
-    if not isinstance(history, dict) or not set(HISTORY_KEYS) <= set(history):
-        got = sorted(history) if isinstance(history, dict) else type(history).__name__
-        pytest.fail(
-            f"train's history should be a dict with the keys {list(HISTORY_KEYS)}, each a "
-            f"list with one value per epoch; got {got}",
-            pytrace=False,
-        )
-    arrays = {}
-    for key in HISTORY_KEYS:
-        values = np.asarray(history[key], dtype=float).ravel()
-        if len(values) != epochs:
-            pytest.fail(
-                f"history[{key!r}] has {len(values)} values after {epochs} epochs: append one "
-                "value per epoch (not per batch)",
-                pytrace=False,
-            )
-        if not np.all(np.isfinite(values)):
-            pytest.fail(f"history[{key!r}] has NaN or inf values: {values}", pytrace=False)
-        arrays[key] = values
-    for key in ("train_acc", "valid_acc"):
-        if np.any((arrays[key] < 0) | (arrays[key] > 1)):
-            pytest.fail(f"history[{key!r}] should be fractions in [0, 1]: {arrays[key]}")
-    return arrays
+    """Call ``run_q3.train``; check, as the grader does, that it returns ``(best, history)``
+    with one entry per epoch: ``(best, history as float arrays)``."""
+    sizes = (params["Wlayer1"].shape[0], *params["Woutput"].shape)
+    settings = {"learning_rate": learning_rate, "batch_size": batch_size, "epochs": epochs}
+    out = describe_training(run_q3.train(x, y, valid_x, valid_y, params, **settings))
+    return best_params(out, sizes=sizes), history_arrays(out, epochs)
 
 
 def _assert_png(path):
@@ -127,126 +69,102 @@ def _assert_png(path):
 # ----------------------------------------------------------------------------- Q3.1 fast
 @pytest.mark.q3_1
 def test_training_fits_separable_data(run_q3, nn, tmp_path):
-    x, y = _clusters(seed=1)
-    valid_x, valid_y = _clusters(seed=1, n_per_class=6, sample=1)
-    params = _init(nn, (16, 8, 4))
+    inputs = q3_1.clusters_inputs()  # the grader's clusters and settings
+    x, y, valid_x, valid_y = (inputs["c0_" + k] for k in ("x", "y", "valid_x", "valid_y"))
+    learning_rate, batch_size, epochs = (
+        inputs["c0_" + k] for k in ("learning_rate", "batch_size", "epochs")
+    )
+    params = _init(nn, (*inputs["c0_init_Wlayer1"].shape, inputs["c0_init_Woutput"].shape[1]))
     before = {k: np.array(params[k]) for k in PARAM_KEYS}
-    _, history = _train(run_q3, x, y, valid_x, valid_y, params, 0.1, 5, 40)
+    _, history = _train(run_q3, x, y, valid_x, valid_y, params, learning_rate, batch_size, epochs)
 
-    loss, acc = history["train_loss"], history["train_acc"]
-    assert loss[0] < 5.0, (
-        f"the first epoch's training loss is {loss[0]:.1f}; with 4 classes an untrained "
-        "network's cross-entropy is about log(4) = 1.4 per sample: average the loss over the "
-        "samples (sum the batch losses, divide by the number of samples), don't just sum it"
+    loss, acc, valid_acc = history["train_loss"], history["train_acc"], history["valid_acc"]
+    assert loss[0] < q3_1.UNTRAINED_LOSS, q3_1.SUMMED_LOSS.format(loss=loss[0])
+    assert loss[-1] < q3_1.CLUSTER_LOSS_RATIO * loss[0], q3_1.NOT_LEARNING.format(
+        first=loss[0], last=loss[-1], epochs=epochs
     )
-    assert loss[-1] < 0.25 * loss[0], (
-        f"the training loss went from {loss[0]:.3f} to only {loss[-1]:.3f} in 40 epochs on "
-        "well-separated clusters: update every parameter with W <- W - learning_rate * grad_W "
-        "after each batch"
-    )
-    assert acc[-1] >= 0.95 and history["valid_acc"][-1] >= 0.9, (
-        f"after 40 epochs on well-separated clusters the training accuracy is {acc[-1]:.2f} "
-        f"and the validation accuracy {history['valid_acc'][-1]:.2f}; expected >= 0.95 and "
-        ">= 0.9"
-    )
-    assert any(not np.array_equal(before[k], params[k]) for k in PARAM_KEYS), (
-        "train should train `params` in place (update params[k], as in Q2.4)"
-    )
+    assert acc[-1] >= q3_1.CLUSTER_TRAIN_ACC and valid_acc[-1] >= q3_1.CLUSTER_VALID_ACC, (
+        q3_1.CLUSTER_ACCURACY.format(
+            epochs=epochs, train=acc[-1], valid=valid_acc[-1],
+            train_bar=q3_1.CLUSTER_TRAIN_ACC, valid_bar=q3_1.CLUSTER_VALID_ACC,
+        )
+    )  # fmt: skip
+    assert any(not np.array_equal(before[k], params[k]) for k in PARAM_KEYS), q3_1.NOT_IN_PLACE
     plot_curves(history, tmp_path, "q3_1")  # the given plot accepts the history
     for name in ("q3_1_accuracy.png", "q3_1_loss.png"):
         _assert_png(tmp_path / name)
 
 
-def _misleading_start(impl_params, n_classes=4):
-    """A network that predicts the *next* class, ``(c + 1) % n_classes``, for each cluster.
-
-    Trained on the right labels it unlearns that, so on validation data labelled with the
-    next class its accuracy starts at 1 and falls: the best validation epoch is an early one.
-    """
-    x = np.repeat(np.eye(n_classes), 10, axis=0)
-    x = x + np.random.default_rng(0).normal(scale=0.05, size=x.shape)
-    labels = np.repeat(np.arange(n_classes), 10)
-    shifted = np.roll(np.eye(n_classes), 1, axis=1)  # hidden unit c votes for class c + 1
-    params = {
-        "Wlayer1": 6.0 * np.eye(n_classes),
-        "blayer1": np.full(n_classes, -3.0),
-        "Woutput": 4.0 * shifted,
-        "boutput": np.zeros(n_classes),
-    }
-    valid_y = one_hot((labels + 1) % n_classes, n_classes)
-    return x, one_hot(labels, n_classes), x.copy(), valid_y, impl_params(params)
+def _misleading_start(impl_params):
+    """The grader's misleading start (``q3_1.best_epoch_inputs``): a network that predicts
+    the *next* class for each cluster, and validation data labelled with the next class, so
+    the best validation epoch is an early one. ``(x, y, valid_x, valid_y, params,
+    learning_rate, batch_size, epochs)``."""
+    inputs = q3_1.best_epoch_inputs()
+    params = impl_params({k: inputs["c0_init_" + k] for k in PARAM_KEYS})
+    data = [inputs["c0_" + k] for k in ("x", "y", "valid_x", "valid_y")]
+    settings = [inputs["c0_" + k] for k in ("learning_rate", "batch_size", "epochs")]
+    return (*data, params, *settings)
 
 
 @pytest.mark.q3_1
 def test_keeps_the_parameters_of_the_best_validation_epoch(run_q3, impl_params):
-    x, y, valid_x, valid_y, params = _misleading_start(impl_params)
-    epochs = 12
-    best, history = _train(run_q3, x, y, valid_x, valid_y, params, 0.05, 8, epochs)
+    x, y, valid_x, valid_y, params, learning_rate, batch_size, epochs = _misleading_start(
+        impl_params
+    )
+    best, history = _train(run_q3, x, y, valid_x, valid_y, params, learning_rate, batch_size,
+                           epochs)  # fmt: skip
     valid_acc = history["valid_acc"]
-    assert valid_acc[-1] <= valid_acc.max() - 0.5, (
-        "set-up: this network starts out predicting the validation labels (accuracy 1) and "
-        "training on the real labels should make it unlearn them, but the validation "
-        f"accuracy per epoch is {np.round(valid_acc, 2).tolist()}: does train update params "
-        "after every batch?"
+    per_epoch = np.round(valid_acc, 2).tolist()
+    assert valid_acc[-1] <= valid_acc.max() - q3_1.UNLEARN_DROP, q3_1.NOT_UNLEARNED.format(
+        per_epoch=per_epoch
     )
-    loss, acc = _evaluate(valid_x, valid_y, best)
-    assert acc == pytest.approx(valid_acc.max(), abs=1e-9), (
-        f"the returned `best` parameters score {acc:.3f} on the validation set, but the best "
-        f"epoch of the history scored {valid_acc.max():.3f} (per epoch: "
-        f"{np.round(valid_acc, 2).tolist()}). Keep a copy of the parameters at the end of the "
-        "epoch with the highest validation accuracy (copy_parameters: a reference to params "
-        "would follow later updates)."
+    loss, acc = evaluate(valid_x, valid_y, best)
+    assert acc == pytest.approx(valid_acc.max(), abs=q3_1.ACC_ATOL), q3_1.NOT_A_COPY.format(
+        acc=acc, best=valid_acc.max(), per_epoch=per_epoch
     )
-    best_epochs = np.flatnonzero(np.isclose(valid_acc, valid_acc.max(), atol=1e-9))
+    best_epochs = np.flatnonzero(np.isclose(valid_acc, valid_acc.max(), atol=q3_1.ACC_ATOL))
     losses = history["valid_loss"][best_epochs]
-    assert np.any(np.isclose(losses, loss, rtol=1e-6)), (
-        f"history['valid_loss'] of the best epoch(s) is {losses}, but the returned `best` "
-        f"parameters have a validation cross-entropy of {loss:.6f} averaged over the data"
-        + (
-            f" (summed: {loss * len(valid_x):.4f}): average it"
-            if np.any(np.isclose(losses, loss * len(valid_x), rtol=1e-6))
-            else ""
-        )
-    )
+    summed = np.any(np.isclose(losses, loss * len(valid_x), rtol=q3_1.LOSS_RTOL))
+    assert np.any(np.isclose(losses, loss, rtol=q3_1.LOSS_RTOL)), q3_1.BEST_LOSS.format(
+        losses=np.round(losses, 6).tolist(), loss=loss
+    ) + (q3_1.BEST_LOSS_SUMMED if summed else "")
 
 
 @pytest.mark.q3_1
 @given(seed=seeds, epochs=st.integers(1, 4), batch_size=st.sampled_from([3, 4, 7, 15]))
 def test_history_records_each_epoch_on_the_validation_set(run_q3, nn, seed, epochs, batch_size):
-    x, y = _clusters(seed, n_per_class=5, n_classes=3, dim=6, spread=1.0)
-    valid_x, valid_y = _clusters(seed, n_per_class=4, n_classes=3, dim=6, spread=1.0, sample=1)
+    x, y = clusters(seed, n_per_class=5, n_classes=3, dim=6, spread=1.0)
+    valid_x, valid_y = clusters(seed, n_per_class=4, n_classes=3, dim=6, spread=1.0, sample=1)
     params = _init(nn, (6, 5, 3), seed=seed % 2**32)
     _, history = _train(run_q3, x, y, valid_x, valid_y, params, 0.05, batch_size, epochs)
-    loss, acc = _evaluate(valid_x, valid_y, params)
-    assert history["valid_acc"][-1] == pytest.approx(acc, abs=1e-9), (
-        f"history['valid_acc'][-1] is {history['valid_acc'][-1]:.4f}, but the trained params "
-        f"score {acc:.4f} on the validation data: after each epoch, evaluate the validation "
-        "set with the current params and append its accuracy"
+    n = len(valid_x)
+    loss, acc = evaluate(valid_x, valid_y, params)
+    got_acc, got_loss = history["valid_acc"][-1], history["valid_loss"][-1]
+    assert got_acc == pytest.approx(acc, abs=q3_1.ACC_ATOL), q3_1.VALID_ACC.format(
+        got=got_acc, setting="", acc=acc
     )
-    hint = ""
-    if history["valid_loss"][-1] == pytest.approx(loss * len(valid_x), rel=1e-6):
-        hint = " It is the sum over the samples: divide by their number."
-    assert history["valid_loss"][-1] == pytest.approx(loss, rel=1e-6), (
-        f"history['valid_loss'][-1] is {history['valid_loss'][-1]:.6f}; the trained params' "
-        f"validation cross-entropy averaged over the {len(valid_x)} samples is {loss:.6f}." + hint
-    )
-    assert np.all(history["train_loss"] < 10.0), (
-        f"history['train_loss'] = {history['train_loss']}: average the training loss over the "
-        "samples of the epoch (an untrained network's cross-entropy is about log(3) = 1.1)"
+    summed = got_loss == pytest.approx(loss * n, rel=q3_1.LOSS_RTOL)
+    assert got_loss == pytest.approx(loss, rel=q3_1.LOSS_RTOL), q3_1.VALID_LOSS.format(
+        got=got_loss, setting="", n=n, loss=loss
+    ) + (q3_1.VALID_LOSS_SUMMED if summed else "")
+    assert np.all(history["train_loss"] < q3_1.HISTORY_MAX_LOSS), q3_1.TRAIN_LOSS_SUMMED.format(
+        losses=np.round(history["train_loss"], 3).tolist(), setting=""
     )
 
 
 # ----------------------------------------------------------------------------- Q3.2-Q3.4
 def test_learning_rate_sweep_uses_ten_times_and_a_tenth(run_q3):
-    x, y = _clusters(seed=2, n_per_class=6, n_classes=3, dim=9)
+    x, y = clusters(seed=2, n_per_class=6, n_classes=3, dim=9)
     results = run_q3.learning_rate_sweep(
         x, y, x, y, learning_rate=0.02, batch_size=5, epochs=3, hidden_size=4
     )
-    assert sorted(results) == pytest.approx([0.002, 0.2]), (
+    others = sorted(0.02 * factor for factor in q3_2.SWEEP_FACTORS if factor != 1)
+    assert sorted(results) == pytest.approx(others), (
         "Q3.2 compares the tuned learning rate with 10x and 0.1x of it"
     )
     for best, history in results.values():
-        _history(history, 3)
+        history_arrays(describe_training((best, history)), 3)
         assert best["Wlayer1"].shape == (9, 4) and best["Woutput"].shape == (4, 3)
 
 
@@ -259,27 +177,25 @@ def _upright_images(n, side, seed=0):
 
 
 @pytest.mark.q3_3
-@pytest.mark.parametrize(("n_units", "n_cols"), [(64, 8), (12, 4), (6, 6)])
+@pytest.mark.parametrize(("n_units", "n_cols"), q3_3.GRID_CASES)
 def test_weight_grid_shows_each_unit_upright_in_reading_order(run_q3, n_units, n_cols):
-    side = 32
+    side = q3_3.SIDE
     images = _upright_images(n_units, side)
     # stored like NIST36: column k is tile k transposed, flattened
     W = np.stack([image.T.ravel() for image in images], axis=1)
     grid = run_q3.weight_grid(W, n_cols) if n_cols != 8 else run_q3.weight_grid(W)
+    call = "weight_grid(W)" if n_cols == 8 else f"weight_grid(W, n_cols={n_cols})"
+    what = f"{call} of {n_units} units"
     rows = n_units // n_cols
     assert np.shape(grid) == (rows * side, n_cols * side), (
-        f"weight_grid of {n_units} units in {n_cols} columns should be "
-        f"({rows * side}, {n_cols * side}); got {np.shape(grid)}"
+        f"{what}: expected shape {(rows * side, n_cols * side)}, got {np.shape(grid)}"
     )
     for k in range(n_units):
         r, c = divmod(k, n_cols)
         tile = np.asarray(grid)[r * side : (r + 1) * side, c * side : (c + 1) * side]
         if np.array_equal(tile, images[k].T):
-            pytest.fail(f"tile {k} is transposed: use W[:, k].reshape(side, side).T")
-        assert np.array_equal(tile, images[k]), (
-            f"tile {k} (grid row {r}, column {c}) should be W[:, {k}].reshape(32, 32).T, "
-            "with tiles in reading order (left to right, then top to bottom)"
-        )
+            pytest.fail(q3_3.TRANSPOSED_TILE.format(what=what, k=k), pytrace=False)
+        assert np.array_equal(tile, images[k]), q3_3.WRONG_TILE.format(what=what, k=k, r=r, c=c)
 
 
 @pytest.mark.q3_4
@@ -289,21 +205,25 @@ def test_confusion_matrix_counts_true_against_predicted(run_q3, seed, n, n_class
     labels = rng.integers(0, n_classes, size=n)
     probs = rng.dirichlet(np.ones(n_classes), size=n)
     y = one_hot(labels, n_classes)
+    what = f"confusion_matrix(y, probs) of {n} samples and {n_classes} classes"
     confusion = np.asarray(run_q3.confusion_matrix(y, probs))
     assert confusion.shape == (n_classes, n_classes)
     predicted = probs.argmax(axis=1)
     expected = np.zeros((n_classes, n_classes))
     np.add.at(expected, (labels, predicted), 1)
-    assert np.array_equal(confusion.sum(axis=1), np.bincount(labels, minlength=n_classes)), (
-        "each row i of the confusion matrix should sum to the number of samples of class i "
-        "(rows: true class, columns: predicted class)"
+    if not np.array_equal(confusion, expected):  # the mistakes the grader names
+        if np.array_equal(confusion, expected.T):
+            pytest.fail(q3_4.TRANSPOSED.format(what=what), pytrace=False)
+        if np.array_equal(confusion, (expected > 0).astype(float)):
+            pytest.fail(q3_4.FANCY_INDEX.format(what=what), pytrace=False)
+    got_sums, want_sums = confusion.sum(axis=1), np.bincount(labels, minlength=n_classes)
+    assert np.array_equal(got_sums, want_sums), q3_4.ROW_SUMS.format(
+        what=what, got=got_sums.astype(int).tolist(), expected=want_sums.tolist()
     )
     assert np.trace(confusion) / n == pytest.approx(oracle.accuracy(y, probs)), (
         "the trace over the number of samples should be the accuracy"
     )
-    assert np.array_equal(confusion, expected), (
-        "confusion[i, j] counts the samples of true class i predicted as class j"
-    )
+    assert np.array_equal(confusion, expected), q3_4.WRONG_COUNTS.format(what=what)
 
 
 def test_most_confused_pairs_add_both_directions(run_q3):
