@@ -27,7 +27,12 @@ import pytest
 from grader import selection
 from grader.check import Hidden
 from grader.face import PUBLIC_NOTE, is_public
-from grader.implementation import ImplementationError, NotProvided, ScriptLacks, resolve
+from grader.implementation import (
+    ImplementationError,
+    NotProvided,
+    ScriptLacks,
+    resolve,
+)
 from grader.questions import NEEDS_PYTORCH, QUESTIONS, question_of
 
 _HYPOTHESIS_READY = False
@@ -69,6 +74,7 @@ pytest_plugins = ["grader.pytest_plugin"]
 
 NOT_IMPLEMENTED = "not implemented"
 HIDDEN = "hidden"  # student release: no stored expected value for this input (grader/face.py)
+LEFT_OUT = "left out"  # a graded check the grader leaves out for this code: not counted
 
 
 def pytest_addoption(parser):
@@ -145,6 +151,11 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+# The grader's own checks of each question (tests/test_graded_checks.py) run before the
+# question's properties: a student reads the graded verdict first.
+GRADED_CHECKS = "test_graded_checks.py"
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config, items):
     _deselect(config, items, lambda item: not _maintainer_run(config) and _project_test(item))
@@ -154,6 +165,7 @@ def pytest_collection_modifyitems(config, items):
         group = _shared_work_group(item)
         if group and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: item.path.name != GRADED_CHECKS)  # stable: one block first
 
 
 # Session fixtures that build something costly (the student release): their tests share one
@@ -329,6 +341,10 @@ def pytest_runtest_makereport(item, call):
     elif call.excinfo.errisinstance(ScriptLacks):  # left out, as the grader leaves it out
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] + 1, str(call.excinfo.value))
+    elif call.excinfo.errisinstance(NotProvided):  # a graded check the grader leaves out
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] + 1, str(call.excinfo.value))
+        report.nrk_message, report.nrk_left_out = str(call.excinfo.value), True
     else:
         report.nrk_message = call.excinfo.exconly().strip()[:2000]
 
@@ -366,6 +382,8 @@ class ProgressRecorder:
             record.update(outcome=NOT_IMPLEMENTED, message=report.nrk_message)
         elif getattr(report, "nrk_hidden", False):
             record.update(outcome=HIDDEN, message=report.nrk_message)
+        elif getattr(report, "nrk_left_out", False):
+            record.update(outcome=LEFT_OUT, message=report.nrk_message)
         elif report.failed:
             message = getattr(report, "nrk_message", "") or str(report.longrepr)[-2000:]
             record.update(outcome="failed", message=message)
@@ -400,9 +418,9 @@ class ProgressRecorder:
         width = max(len(t) for t in titles.values()) + 2
         for qid in sorted(groups, key=lambda s: [int(p) for p in s.split(".")]):
             counts = groups[qid]
-            total = sum(counts.values())
+            total = sum(counts.values()) - counts[LEFT_OUT]
             parts = [f"{counts['passed']}/{total} passed"]
-            kinds = ("failed", NOT_IMPLEMENTED, HIDDEN, "skipped")
+            kinds = ("failed", NOT_IMPLEMENTED, HIDDEN, "skipped", LEFT_OUT)
             parts += [f"{counts[k]} {k}" for k in kinds if counts[k]]
             failed = bool(counts["failed"])
             tr.write_line(

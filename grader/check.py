@@ -63,6 +63,17 @@ def render(message: str, *, reread: str = "", formula: str = "", level: str | No
     return " ".join(p for p in parts if p)
 
 
+# A check whose budget is this many seconds or more trains end to end (NIST36 in Q3 and Q5,
+# the Q6 networks): the self-check runs it in the slow tier, and the student release records
+# no expected values for it (it judges the student's own trained network).
+END_TO_END_BUDGET = 900.0
+
+
+def unreadable(exc: BaseException) -> str:
+    """A failed check's message when its judge could not even read what came back."""
+    return f"what came back could not be checked ({type(exc).__name__}: {exc})"
+
+
 class NotGradable(LookupError):
     """The check cannot be asked here (its data is absent offline); the message says why."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import libraries
-from grader.check import Check, Fail, Hidden
+from grader.check import Check, Fail, Hidden, unreadable
 from grader.checks import CHECKS
 from grader.face import RANDOM_LOCK, is_public, make_inputs
 from grader.questions import QUESTIONS, Question
@@ -90,12 +90,7 @@ def _judge(check: Check, inputs: dict, outcome: Outcome) -> CheckResult:
         except Hidden as hidden:  # student release: no expected value for this input
             return CheckResult(check, HIDDEN, str(hidden), outcome.seconds)
         except Exception as exc:  # values the judge could not even read
-            return CheckResult(
-                check,
-                FAILED,
-                f"what came back could not be checked ({type(exc).__name__}: {exc})",
-                outcome.seconds,
-            )
+            return CheckResult(check, FAILED, unreadable(exc), outcome.seconds)
         return CheckResult(check, PASSED, "", outcome.seconds)
     if outcome.status == "error" and is_public() and outcome.message.startswith("Hidden: "):
         # the task asked the release's oracle about an input it does not store

@@ -62,6 +62,21 @@ def unknown_marker_message(expression: str, unknown, known) -> str:
     )
 
 
+def selects(expression: str, markers) -> bool:
+    """Whether ``-m expression`` selects a test whose markers are exactly ``markers``
+    (True when it cannot tell: keyword arguments, a malformed expression)."""
+    if not expression or "=" in expression:
+        return True
+    markers = set(markers)
+    python = [
+        t if t in ("(", ")", "and", "or", "not") else str(t in markers) for t in _tokens(expression)
+    ]
+    try:
+        return bool(eval(" ".join(python), {"__builtins__": {}}, {}))  # True/False/and/or/not
+    except SyntaxError:
+        return True  # pytest reports the malformed expression itself
+
+
 _MARK = re.compile(r"\bmark\.(\w+)")
 _DYNAMIC = re.compile(r"getattr\(\s*(?:pytest\.)?mark\b|MarkDecorator\(")
 _PYTESTMARK = re.compile(r"^pytestmark\s*[:=]", re.M)

@@ -152,23 +152,25 @@ def _forget_flat_modules() -> None:
 
 def mutants(plan_path: str) -> int:
     """``{name: folder}`` in, ``{name: {check: outcome}}`` out (``PLAN.out.json``): the
-    release's public graded checks of Q2 (``tests/test_public_checks.py``) on each folder, one
-    after the other in this process (a flat ``nn.py`` is imported as ``nn``: each folder's
-    modules are forgotten before the next is loaded)."""
+    release's graded checks of Q2 (public face; what ``tests/test_graded_checks.py`` runs)
+    on each folder, one after the other in this process (a flat ``nn.py`` is imported as
+    ``nn``: each folder's modules are forgotten before the next is loaded)."""
     import tempfile
 
     from grading import verdict
-    from test_public_checks import PUBLIC
 
     from grader.check import Hidden
+    from grader.checks import question_checks
     from grader.implementation import resolve
+    from grader.questions import QUESTIONS
 
     warnings.simplefilter("ignore")
     results = {}
     for name, folder in json.loads(Path(plan_path).read_text()).items():
         _forget_flat_modules()
         impl, outcomes = resolve(folder), {}
-        for check in [c for c in PUBLIC if c.question.startswith("2.")]:
+        q2 = [c for q in QUESTIONS if q.id.startswith("2.") for c in question_checks(q.id)]
+        for check in q2:
             with tempfile.TemporaryDirectory() as tmp:
                 try:
                     outcome, message = verdict(check, impl, Path(tmp))

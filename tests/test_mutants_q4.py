@@ -4,9 +4,10 @@ Each fixture of ``tests/mutants/q4/catalog.py`` is written as a flat-layout subm
 graded by the grader (each question in its own process, as ``python -m grader`` does): a
 global-Otsu findLetters, right on the four sample photos, gets 10/10 on Q4.2 (also written
 for old scikit-image, through the shims); the same with ``bw`` inverted 9/10; a findLetters
-that finds nothing, and the handout's unfilled starter, 0. The student's self-check
-(``tests/test_q4.py``) agrees with the grader on each: the graded tests that fail are the
-checks that lose points, and the feedback tests never fail.
+that finds nothing, and the handout's unfilled starter, 0. The student's self-check of Q4.2
+(``pytest -m q4_2``: the graded checks of ``tests/test_graded_checks.py``) agrees with the
+grader on each: the tests that fail are the checks that lose points, and the feedback
+checks never fail.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _self_check(folder: Path, results: Path) -> dict:
     """The student's Q4.2 self-check on ``folder``: ``{test id: (outcome, message)}``."""
     env = {k: v for k, v in os.environ.items() if k not in ("NRK_IMPL", "PYTEST_ADDOPTS")}
     command = [
-        sys.executable, "-m", "pytest", str(ROOT / "tests" / "test_q4.py"), f"--impl={folder}",
+        sys.executable, "-m", "pytest", str(ROOT / "tests"), f"--impl={folder}", "-m", "q4_2",
         "-q", "-p", "no:cacheprovider", "--results-json", str(results),
     ]  # fmt: skip
     proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
@@ -93,14 +94,13 @@ def test_self_check_agrees_with_the_grader(fixture: Q4Fixture, folders, tmp_path
     folder = folders[fixture.name]
     score, _ = _grade(folder, "4.2")
     records = _self_check(folder, tmp_path / "results.json")
-    graded = {k: v for k, v in records.items() if k.startswith("test_graded[")}
-    feedback = {k: v for k, v in records.items() if k.startswith("test_feedback[")}
-    assert len(graded) == sum(not c.check.feedback for c in score.checks)
+    graded = {k: v for k, v in records.items() if k.startswith("test_graded_check[")}
+    assert len(graded) == len(score.checks), (sorted(graded), [c.name for c in score.checks])
     lost = sorted(c.name for c in score.checks if not c.check.feedback and c.outcome != PASSED)
-    failed = [k for k, (outcome, _) in graded.items() if outcome != "passed"]
+    # a feedback check that does not pass is a warning: only the checks that lose points fail
+    failed = [k for k, (outcome, _) in records.items() if outcome != "passed"]
     assert len(failed) == len(lost), (
         f"{fixture.name}: the grader takes points for {lost}; the self-check fails {failed}"
     )
     for name in lost:
         assert any(name in message for _, message in graded.values()), (name, graded)
-    assert all(outcome == "passed" for outcome, _ in feedback.values()), feedback

@@ -370,7 +370,7 @@ def test_release_runs_the_public_face(release):
     loop = q3[q3.index("def loop_train(") : q3.index("\n\n\n", q3.index("def loop_train("))]
     assert "NotProvided" in loop and "backwards" not in loop.split('"""')[-1]
     assert "train_quick_network" not in (folder / "kata" / "run_q4.py").read_text()
-    assert (folder / "tests" / "test_public_checks.py").is_file()
+    assert (folder / "tests" / "test_graded_checks.py").is_file()
 
 
 def _student_loop_commands(folder: Path) -> tuple[list[str], list[str]]:

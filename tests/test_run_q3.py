@@ -1,11 +1,9 @@
 """Q3 (run_q3.py): Q3.1 the training loop on NIST36, and the helpers of Q3.2-Q3.4.
 
-Q3.1 is scored (marker ``q3_1``): fast checks of ``train`` on tiny synthetic data, and a slow
-check that training on NIST36 reaches the validation-accuracy bar. That slow check trains
-with the implementation's own functions: ``run_q3.train`` when the implementation has one,
-else (a flat submission whose ``run_q3.py`` is the handout's script) the grader's loop that
-calls its ``nn.py`` (``initialize_weights``, ``get_random_batches``, ``forward``,
-``softmax``, ``backwards``, ``compute_loss_and_acc``).
+Q3.1 is scored (marker ``q3_1``): fast checks of ``train`` on tiny synthetic data here. That
+training on NIST36 reaches the validation-accuracy bar is the graded check itself, in the
+slow tier of ``tests/test_graded_checks.py`` (with ``run_q3.train``, or for a flat
+submission whose ``run_q3.py`` is the handout's script, the grader's loop over its nn.py).
 
 Q3.2-Q3.4 are written answers (figures): their helpers are checked here without a question
 marker, so they count in no score.
@@ -14,9 +12,7 @@ marker, so they count in no score.
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import oracle
@@ -25,19 +21,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import one_hot, seeds
 
-from coursedata import load_nist36, progress
+from coursedata import progress
 from grader.checks import q3_1, q3_2, q3_3, q3_4
 from grader.checks.q3_1 import clusters
 from grader.checks.q3_common import (
-    HIDDEN_SIZE,
     HISTORY_KEYS,
-    LOOP_HOW,
     PARAM_KEYS,
     best_params,
     describe_training,
     evaluate,
     history_arrays,
-    loop_train,
 )
 from kata.run_q3 import plot_curves  # given code, the same in every twin
 
@@ -158,51 +151,6 @@ def test_history_records_each_epoch_on_the_validation_set(run_q3, nn, seed, epoc
     assert np.all(history["train_loss"] < q3_1.HISTORY_MAX_LOSS), q3_1.TRAIN_LOSS_SUMMED.format(
         losses=np.round(history["train_loss"], 3).tolist(), setting=""
     )
-
-
-# ----------------------------------------------------------------------------- Q3.1 slow
-def _run_q3_train(request):
-    """``(run_q3.train, None)``, or ``(None, why)`` when the implementation has no such
-    function (e.g. a flat submission whose run_q3.py is the handout's script)."""
-    try:
-        run_q3 = request.getfixturevalue("run_q3")
-    except pytest.skip.Exception as exc:
-        return None, str(exc)
-    train = getattr(run_q3, "train", None)
-    if train is None:
-        return None, "run_q3.py has no train function"
-    return run_q3, None
-
-
-@pytest.mark.q3_1
-@pytest.mark.slow
-def test_training_on_nist36_reaches_the_bar(request, nn, util, figures_dir):
-    """Q3.1's NIST36 training, judged by the grader's judge (``q3_1.judge_nist36_bar``: the
-    best parameters' accuracy on its split, computed independently, against the bar)."""
-    inputs = q3_1.nist36_inputs()()
-    x, y = load_nist36("train")
-    valid_x, valid_y = load_nist36("valid")
-    params = _init(nn, (x.shape[1], HIDDEN_SIZE, y.shape[1]), seed=inputs["seed"])
-    settings = {k: inputs[k] for k in ("learning_rate", "batch_size", "epochs")}
-    run_q3, why = _run_q3_train(request)
-    start = time.perf_counter()
-    if run_q3 is not None:
-        out = describe_training(run_q3.train(x, y, valid_x, valid_y, params, **settings))
-        out["how"] = "run_q3.train"
-    else:  # the grader's loop over the implementation's nn.py
-        sub = SimpleNamespace(load={"nn": nn, "util": util}.__getitem__)
-        best, history, stopped = loop_train(
-            sub, x, y, valid_x, valid_y, params, *settings.values(),
-            limit=inputs["loop_seconds_per_epoch"],
-        )  # fmt: skip
-        out = describe_training((best, history))
-        out["how"] = LOOP_HOW.format(why=why)
-        if stopped:
-            out["stopped_after"] = stopped
-    out["seconds"] = time.perf_counter() - start
-    if "stopped_after" not in out:
-        plot_curves(history_arrays(out, inputs["epochs"]), figures_dir, "q3_1")
-    q3_1.judge_nist36_bar(inputs, out)
 
 
 # ----------------------------------------------------------------------------- Q3.2-Q3.4

@@ -1,6 +1,7 @@
 """Which tests a run imports: a mistyped question marker is an error, and files that cannot
 hold a selected test are not imported (``grader/selection.py``, used by ``conftest.py``)."""
 
+import ast
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from grader.questions import QUESTIONS
-from grader.selection import can_skip_file, marker_names, unknown_marker_message, unknown_markers
+from grader.selection import (
+    can_skip_file,
+    marker_names,
+    selects,
+    unknown_marker_message,
+    unknown_markers,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -101,4 +108,46 @@ def test_one_question_does_not_import_pytorch_or_the_other_questions_tests():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     line = next(x for x in proc.stdout.splitlines() if x.startswith("HEAVY"))
-    assert line == "HEAVY [] TESTS ['test_nn_softmax']", proc.stdout[-3000:] + proc.stderr
+    assert line == "HEAVY [] TESTS ['test_graded_checks', 'test_nn_softmax']", (
+        proc.stdout[-3000:] + proc.stderr
+    )
+
+
+def test_one_question_loads_only_its_own_graded_checks():
+    """``tests/test_graded_checks.py`` loads the checks of the questions ``-m`` can select."""
+    code = textwrap.dedent(
+        """
+        import sys, pytest
+        pytest.main(["-q", "--collect-only", "-p", "no:cacheprovider", "-m", "q2_2_2"])
+        print("CHECKS", sorted(m for m in sys.modules if m.startswith("grader.checks.q")))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    ids = [x for x in proc.stdout.splitlines() if x.startswith("tests/")]
+    graded = [i for i, x in enumerate(ids) if "test_graded_check[q2_2_2-" in x]
+    assert graded and graded == list(range(len(graded))) and len(ids) > len(graded), (
+        "the graded checks of Q2.2.2 are collected first, before its properties:\n"
+        + proc.stdout[-3000:]
+        + proc.stderr
+    )
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("CHECKS"))
+    loaded = ast.literal_eval(line.removeprefix("CHECKS "))
+    assert "grader.checks.q2_2_2" in loaded, loaded
+    assert all(m.startswith("grader.checks.q2_") for m in loaded), loaded  # no Q4's skimage
+
+
+@pytest.mark.parametrize(
+    "expression, markers, selected",
+    [
+        ("q2_2_2", {"q2_2_2"}, True),
+        ("q2_2_2", {"q2_3"}, False),
+        ("q2_2_2 and not slow", {"q2_2_2", "slow"}, False),
+        ("not slow", {"q4_2"}, True),
+        ("(q2_3 or q4_2) and not q4_2", {"q4_2"}, False),
+        ("", {"q4_2"}, True),
+    ],
+)
+def test_selects_evaluates_the_expression_on_a_tests_markers(expression, markers, selected):
+    assert selects(expression, markers) is selected

@@ -6,7 +6,6 @@
 
 * ``README.md``: the student's README (``grader/release/README.md``, the points table);
 * ``grader/oracle.py``: ``grader/release/oracle.py``, the oracle's public face;
-* ``tests/test_public_checks.py``: the grader's checks (public face) in the self-check;
 * ``grader/public_expected.npz``: every value the instructors' oracle returned while the
   checks of :data:`RECORDED` ran on the solutions (and the Q2 checks on the mutants of
   ``tests/mutants/``, whose wrong answers take the checks' diagnostic paths), keyed by the
@@ -25,15 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.check import END_TO_END_BUDGET  # the end-to-end bars: nothing to record
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 HERE = Path(__file__).resolve().parent
 
 # The questions whose checks ask the oracle on fixed inputs.
 RECORDED = ("2.", "3.1", "5.")
 RECORD_MUTANTS_FOR = ("2.",)
-# The end-to-end bars (budgets of 900 s: training on NIST36) judge the student's own trained
-# network: nothing to record, they are hidden in the release.
-END_TO_END_BUDGET = 900.0
 # Larger values are left out (a whole split's logits): they come from a trained network.
 MAX_VALUES = 20_000
 
@@ -212,7 +210,6 @@ def write_face(out: Path, hints: str = "nudge", log=print) -> list[Path]:
 
     put("README.md", release_readme(hints).encode("utf-8"))
     put("grader/oracle.py", (HERE / "oracle.py").read_bytes())
-    put("tests/test_public_checks.py", (HERE / "test_public_checks.py").read_bytes())
     put("grader/face.json", json.dumps({"face": "public", "hints": hints}).encode("utf-8"))
     for rel, functions in REDACT.items():
         source = (ROOT / rel).read_text(encoding="utf-8")
