@@ -184,7 +184,11 @@ def test_the_script_checks_leave_packages_to_the_other_checks(package, tmp_path)
 
 def test_script_checks_weigh_the_questions_points_and_belong_to_it():
     assert {c.question for c in script_q2_5.CHECKS} == {"2.5"}
-    assert all(c.weight > 0 and not c.feedback for c in script_q2_5.CHECKS)
+    points = [c for c in script_q2_5.CHECKS if not c.feedback]
+    assert [c.name for c in points] == [script_q2_5.NAME_GRADIENTS]  # values the judge checks
+    assert all(c.weight > 0 for c in script_q2_5.CHECKS)
+    # what params hold after the loop is observed in the submission's process: feedback only
+    assert [c.name for c in script_q2_5.CHECKS if c.feedback] == [script_q2_5.NAME_RESTORED]
     assert all(c.budget >= 120 for c in script_q2_5.CHECKS)  # 500 epochs run first
 
 

@@ -359,6 +359,9 @@ NAME_RESTORED = "run_q2.py's inline gradient check: leaves params as they were"
 CHECKS = [
     Check(QUESTION, NAME_GRADIENTS, 4, script_task, judge_script_gradients, script_inputs,
           budget=SCRIPT_BUDGET, modules=("run_q2", "nn")),
+    # What params hold after the loop is seen inside the submission's process only (a task
+    # there can be made to report anything): teaching feedback, as Q2.5's function check. A
+    # loop that does not restore is graded by the gradients that drift after it.
     Check(QUESTION, NAME_RESTORED, 1, script_task, judge_script_restored, script_inputs,
-          budget=SCRIPT_BUDGET, modules=("run_q2", "nn")),
+          budget=SCRIPT_BUDGET, modules=("run_q2", "nn"), feedback=True),
 ]  # fmt: skip
