@@ -160,7 +160,10 @@ def test_the_releases_public_checks_catch_the_mutants(release_tree, tmp_path):  
     finally:
         sys.path.remove(str(ROOT / "tests"))
     plan = tmp_path / "variants.json"
-    plan.write_text(json.dumps({v.name: str(materialise(v, tmp_path / v.name)) for v in CATALOG}))
+    # each variant's folder, and the checks the catalog leaves out for time (np.delete's
+    # quadratic batching of NIST36's 10,800 rows)
+    variants = {v.name: [str(materialise(v, tmp_path / v.name)), list(v.skip)] for v in CATALOG}
+    plan.write_text(json.dumps(variants))
     _runner(release_tree, "mutants", plan, tmp_path)
     results = json.loads(Path(f"{plan}.out.json").read_text())
     caught = {
