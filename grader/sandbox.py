@@ -592,10 +592,6 @@ def take_outcome(jobdir: Path, index: int, into: Path) -> None:
             pass
 
 
-# Kept for code written against the earlier private names.
-_write_inputs, _read_outcome = write_inputs, read_outcome
-
-
 # ------------------------------------------------------------------------------- CPU time
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 

@@ -54,7 +54,7 @@ def _fits(graded: dict, candidate: dict) -> bool:
 
 
 def _verdict(check, inputs: dict, jobdir: Path) -> str:
-    outcome = sandbox._read_outcome(jobdir, 0)
+    outcome = sandbox.read_outcome(jobdir, 0)
     if outcome is None or outcome.status != "ok":
         return outcome.status if outcome else "no outcome"
     try:
@@ -81,7 +81,7 @@ def _own_checks(graded: dict, tmp: Path) -> list:
             jobdir = Path(tmp) / f"own-{graded['name']}-{len(own)}-{abs(hash(check.name))}"
             jobdir.mkdir(parents=True)
             inputs = make_inputs(check)
-            sandbox._write_inputs(jobdir, 0, check.task_inputs(inputs))
+            sandbox.write_inputs(jobdir, 0, check.task_inputs(inputs))
             job = {"jobdir": str(jobdir), "limits": {"memory_bytes": 8 << 30}}
             record = child.run_check(job, {"index": 0, "task": check.task_ref}, kata)
             (jobdir / "out_0.json").write_text(json.dumps(record), encoding="utf-8")
@@ -123,7 +123,7 @@ def test_no_function_of_the_release_answers_a_graded_function(release_tree, tmp_
             check, inputs = checks[0]
             jobdir = tmp_path / "jobs" / f"{stage}-{len(plan)}"
             jobdir.mkdir(parents=True)
-            sandbox._write_inputs(jobdir, 0, check.task_inputs(inputs))
+            sandbox.write_inputs(jobdir, 0, check.task_inputs(inputs))
             plan.append({
                 "jobdir": str(jobdir), "task": check.task_ref, "graded": key[:2],
                 "candidate": key[2:], "limits": {"memory_bytes": 4 << 30},

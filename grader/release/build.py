@@ -139,11 +139,11 @@ def run_in_process(check, impl, tmp: Path) -> None:
 
     jobdir = Path(tempfile.mkdtemp(dir=tmp))
     inputs = check.inputs() if check.inputs else {}
-    sandbox._write_inputs(jobdir, 0, check.task_inputs(inputs))
+    sandbox.write_inputs(jobdir, 0, check.task_inputs(inputs))
     job = {"jobdir": str(jobdir), "limits": {"memory_bytes": 8 << 30}}
     record = child.run_check(job, {"index": 0, "task": check.task_ref}, impl)
     (jobdir / "out_0.json").write_text(json.dumps(record), encoding="utf-8")
-    outcome = sandbox._read_outcome(jobdir, 0)
+    outcome = sandbox.read_outcome(jobdir, 0)
     if outcome is not None and outcome.status == "ok":
         try:
             check.judge(inputs, outcome.out)
