@@ -184,6 +184,8 @@ def mutants(plan_path: str) -> int:
                     outcome = f"failed ({type(exc).__name__})"
             if outcome == "error":
                 outcome = "hidden" if message.startswith("Hidden: ") else f"error: {message[:300]}"
+            if check.feedback and outcome.startswith("failed"):
+                outcome = "feedback (no points)"  # as the self-check shows it: a note
             outcomes[f"Q{check.question} {check.name}"] = outcome
         results[name] = outcomes
     Path(plan_path + ".out.json").write_text(json.dumps(results, indent=1))
