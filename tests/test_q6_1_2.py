@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from strategies import memorise, one_torch_thread, torch_batches
 
-from grader.checks.q6_1_2 import CNN_BAR, IMAGES_ATOL, TRANSPOSED, UPRIGHT_HINT, upright_images
+from grader.checks.q6_1_2 import IMAGES_ATOL, TRANSPOSED, UPRIGHT_HINT, upright_images
 from grader.checks.q6_common import N_CLASSES_HINT, NO_CONV
 from grader.questions import NEEDS_PYTORCH
 
@@ -59,12 +59,3 @@ def test_cnn_memorises_two_batches(run_q6_1_2):
         f"{acc:.2f}); a network that can learn memorises them. Check that it returns logits "
         "(no softmax) and that its layers are attributes or in nn.Sequential, so they train"
     )
-
-
-@pytest.mark.slow
-def test_cnn_learns_nist36(run_q6_1_2, impl_module, figures_dir):
-    q6 = impl_module("q6_train")
-    _, history = run_q6_1_2.train_cnn(epochs=CNN_BAR.epochs)
-    q6.save_history(history, figures_dir, "q6_1_2", "Q6.1.2 CNN, NIST36")
-    acc = history["valid_acc"][-1]
-    assert acc >= CNN_BAR.min_acc, CNN_BAR.missed(acc, "train_cnn")

@@ -4,7 +4,6 @@ the end-to-end check needs CIFAR-10 itself and is not gradable without it."""
 import pytest
 from strategies import fake_image_batches, memorise, one_torch_thread
 
-from grader.checks.q6_1_3 import CIFAR_BAR
 from grader.checks.q6_common import NO_CONV
 from grader.questions import NEEDS_PYTORCH
 
@@ -45,15 +44,3 @@ def test_cnn_memorises_two_batches(run_q6_1_3):
         f"{loss:.3f} (accuracy {acc:.2f}); a network that can learn memorises them. Check that "
         "it returns logits (no softmax) and that its layers are registered, so they train"
     )
-
-
-@pytest.mark.slow
-def test_cnn_learns_cifar10(run_q6_1_3, impl_module, figures_dir):
-    q6 = impl_module("q6_train")
-    try:
-        _, history = run_q6_1_3.train_cifar(epochs=CIFAR_BAR.epochs, download=False)
-    except q6.DatasetMissing as exc:
-        pytest.skip(f"not gradable offline: {exc}")
-    q6.save_history(history, figures_dir, "q6_1_3", "Q6.1.3 CNN, CIFAR-10 (valid = test split)")
-    acc = history["valid_acc"][-1]  # validated on the test split
-    assert acc >= CIFAR_BAR.min_acc, CIFAR_BAR.missed(acc, "train_cifar")

@@ -7,7 +7,7 @@ import pytest
 from q6_fakes import write_sun
 from strategies import memorise, one_torch_thread, torch_batches
 
-from grader.checks.q6_1_4 import INTEGER_LABELS, SKIP_BLANK_LINES, SUN_BAR, SUN_PATHS
+from grader.checks.q6_1_4 import INTEGER_LABELS, SKIP_BLANK_LINES, SUN_PATHS
 from grader.checks.q6_common import N_CLASSES_HINT, NO_CONV
 from grader.questions import NEEDS_PYTORCH
 
@@ -76,15 +76,3 @@ def test_cnn_memorises_two_batches(run_q6_1_4):
         f"{rounds} rounds of Adam on 2 batches of 8 images left the loss at {loss:.3f} "
         f"(accuracy {acc:.2f}); a network that can learn memorises them"
     )
-
-
-@pytest.mark.slow
-def test_cnn_learns_the_scenes(run_q6_1_4, impl_module, figures_dir):
-    q6 = impl_module("q6_train")
-    try:
-        _, history = run_q6_1_4.train_scenes(epochs=SUN_BAR.epochs)
-    except q6.DatasetMissing as exc:
-        pytest.skip(f"not gradable offline: {exc}")
-    q6.save_history(history, figures_dir, "q6_1_4", "Q6.1.4 CNN, SUN scenes (valid = test)")
-    acc = history["valid_acc"][-1]  # validated on the test split
-    assert acc >= SUN_BAR.min_acc, SUN_BAR.missed(acc, "train_scenes")

@@ -11,7 +11,6 @@ from strategies import memorise, one_torch_thread, torch_batches
 
 from grader.checks.q6_2 import (
     CHANGED_FROZEN,
-    FINETUNE_BAR,
     IMAGENET_MEAN,
     KERNEL_1X1,
     MEAN_COLOUR_MAX,
@@ -24,10 +23,9 @@ from grader.checks.q6_2 import (
     NOT_FROZEN,
     NOT_NORMALISED,
     OPTIMISER_HOLDS,
-    SCRATCH_BAR,
     first_names,
 )
-from grader.checks.q6_common import LOSS_NOT_LOWERED, NO_CONV
+from grader.checks.q6_common import NO_CONV
 from grader.questions import NEEDS_PYTORCH
 
 torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
@@ -151,23 +149,3 @@ def _train_or_skip(run_q6_2, q6, kind, epochs):
         return run_q6_2.train_flowers(kind, epochs, download=False)[1]
     except q6.DatasetMissing as exc:
         pytest.skip(f"not gradable offline: {exc}")
-
-
-@pytest.mark.slow
-def test_finetuned_squeezenet_classifies_flowers(run_q6_2, impl_module, figures_dir):
-    q6 = impl_module("q6_train")
-    history = _train_or_skip(run_q6_2, q6, "finetune", FINETUNE_BAR.epochs)
-    q6.save_history(history, figures_dir, "q6_2_finetune", "Q6.2 fine-tuned SqueezeNet")
-    acc = history["test_acc"]
-    assert acc >= FINETUNE_BAR.min_acc, FINETUNE_BAR.missed(acc, "train_flowers('finetune')")
-
-
-@pytest.mark.slow
-def test_scratch_cnn_learns_flowers(run_q6_2, impl_module, figures_dir):
-    q6 = impl_module("q6_train")
-    history = _train_or_skip(run_q6_2, q6, "scratch", SCRATCH_BAR.epochs)
-    q6.save_history(history, figures_dir, "q6_2_scratch", "Q6.2 CNN from scratch")
-    acc = history["test_acc"]
-    first, last = history["train_loss"][0], history["train_loss"][-1]
-    assert last < first, LOSS_NOT_LOWERED.format(first=first, last=last)
-    assert acc >= SCRATCH_BAR.min_acc, SCRATCH_BAR.missed(acc, "train_flowers('scratch')")
