@@ -13,6 +13,7 @@ the judges are also tested on values made here (fast tier).
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -332,3 +333,29 @@ def test_a_script_defining_numerical_gradients_is_graded_by_the_function_checks(
     assert (score.score, score.max_score) == (5, 5), _table(score)
     script_checks = {c.name for c in script_q2_5.CHECKS}
     assert all(c.outcome == "not provided" for c in score.checks if c.name in script_checks)
+
+
+def test_the_scripts_plt_show_never_blocks(tmp_path, monkeypatch):
+    """The handout's run_q2.py ends its training with plt.show(): under an interactive
+    backend named in the environment, the task still runs it with Agg and returns."""
+    import matplotlib
+
+    monkeypatch.setenv("MPLBACKEND", "TkAgg")
+    before = matplotlib.get_backend()
+    matplotlib.use("svg", force=True)  # another backend already chosen in this process
+    shows = "\nimport matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()\n"
+    folder = _folder(tmp_path, "shows", SCRIPT.read_text(encoding="utf-8") + shows)
+    from grader.implementation import resolve
+
+    try:
+        out = script_q2_5.script_task(resolve(str(folder)), script_q2_5.script_inputs())
+    finally:  # the flat modules of this folder, out of this test process
+        for name in ("nn", "util", "run_q2"):
+            module = sys.modules.get(name)
+            if module is not None and str(folder) in str(getattr(module, "__file__", "")):
+                del sys.modules[name]
+        sys.path[:] = [p for p in sys.path if p != str(folder)]
+        chosen = matplotlib.get_backend()
+        matplotlib.use(before, force=True)
+    assert "error" not in out, out.get("error")
+    assert chosen.lower() == "agg"

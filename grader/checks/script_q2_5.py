@@ -213,7 +213,12 @@ def script_task(sub, inputs):
 
     path = _script_path(sub)
     sub.load("nn")  # the submission's nn (and util) under the names the script imports
-    os.environ.setdefault("MPLBACKEND", "Agg")  # a plt.show() returns at once
+    # Figures go to files, never a window: with Agg, the script's plt.show() returns at once,
+    # whatever backend the environment (MPLBACKEND) or an earlier import chose.
+    os.environ["MPLBACKEND"] = "Agg"
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
     np.random.seed(int(inputs["seed"]))
     namespace = {"__name__": "__main__", "__file__": str(path), "__builtins__": builtins}
     code = compile(path.read_text(encoding="utf-8", errors="replace"), str(path), "exec")
