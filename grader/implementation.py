@@ -108,6 +108,19 @@ class Implementation:
             )
         return self._modules[name]
 
+    def unload(self) -> None:
+        """Forget the flat modules this implementation imported (``sys.modules`` and
+        ``sys.path``), so another flat folder can be loaded in the same process. A package
+        implementation keeps its modules: their names are qualified."""
+        if self.folder is not None:
+            folder = self.folder.resolve()
+            for name, module in list(sys.modules.items()):
+                file = getattr(module, "__file__", None)
+                if file and Path(file).resolve().parent == folder:
+                    del sys.modules[name]
+            sys.path[:] = [p for p in sys.path if p != str(self.folder)]
+        self._modules.clear()
+
     def _load_package(self, name: str) -> ModuleType:
         qualified = f"{self.package}.{name}"
         try:

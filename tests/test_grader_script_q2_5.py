@@ -13,7 +13,6 @@ the judges are also tested on values made here (fast tier).
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -347,14 +346,11 @@ def test_the_scripts_plt_show_never_blocks(tmp_path, monkeypatch):
     folder = _folder(tmp_path, "shows", SCRIPT.read_text(encoding="utf-8") + shows)
     from grader.implementation import resolve
 
+    impl = resolve(str(folder))
     try:
-        out = script_q2_5.script_task(resolve(str(folder)), script_q2_5.script_inputs())
+        out = script_q2_5.script_task(impl, script_q2_5.script_inputs())
     finally:  # the flat modules of this folder, out of this test process
-        for name in ("nn", "util", "run_q2"):
-            module = sys.modules.get(name)
-            if module is not None and str(folder) in str(getattr(module, "__file__", "")):
-                del sys.modules[name]
-        sys.path[:] = [p for p in sys.path if p != str(folder)]
+        impl.unload()
         chosen = matplotlib.get_backend()
         matplotlib.use(before, force=True)
     assert "error" not in out, out.get("error")

@@ -135,6 +135,25 @@ def test_a_script_is_graded_on_its_functions_without_running_its_top_level(tmp_p
     assert _load_in_a_fresh_process(tmp_path, code) == "{'calls': 3} False"
 
 
+def test_unload_lets_a_second_flat_folder_load_in_the_same_process(tmp_path):
+    """Flat modules are imported under their own names: a second folder's run_q2 is refused
+    while the first is loaded, and loads once the first is unloaded."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, steps in ((first, 3), (second, 4)):
+        folder.mkdir()
+        _write(folder / "nn.py", "import numpy as np\n")
+        _write(folder / "run_q2.py", SCRIPT_RUN_Q2.replace("STEPS = 3", f"STEPS = {steps}"))
+    code = (
+        "impl.load('run_q2')\n"
+        f"other = resolve({str(second)!r})\n"
+        "try:\n    other.load('run_q2')\n    refused = False\n"
+        "except ImplementationError:\n    refused = True\n"
+        "impl.unload()\n"
+        "print(refused, other.load('run_q2').numerical_gradients({}, None))\n"
+    )
+    assert _load_in_a_fresh_process(first, code) == "True {'calls': 4}"
+
+
 def test_a_script_keeps_no_statement_writing_into_what_it_computed(tmp_path):
     """The handout's toy data: ``y = np.zeros(...)`` computes (dropped), then
     ``y[np.arange(n), y_idx] = 1`` assigns a literal into it. Kept, that line raised
