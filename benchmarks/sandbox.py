@@ -35,14 +35,14 @@ def _question(folder: Path, sandbox: str):
     from grader.check import Check
     from grader.checks.q2_2_2 import softmax_task
     from grader.sandbox import Limits, run_question
+    from grader.submission import Submission
 
     check = Check("2.2.2", "softmax", 1, softmax_task, lambda i, o: None, budget=60)
     limits = Limits(sandbox=sandbox)
 
     def once():
-        (outcome,) = run_question(
-            {"spec": "bench", "folder": str(folder)}, [check], [{"x": np.eye(3)}], limits
-        )
+        submission = Submission("bench", folder=folder)
+        (outcome,) = run_question(submission, [check], [{"x": np.eye(3)}], limits)
         assert outcome.status == "ok", outcome.message
 
     return once
@@ -123,6 +123,7 @@ def peak_memory_mb(folder: Path, sandbox: str = "auto") -> float:
 
 def run(repeat=5, warmup=1) -> list[dict]:
     from grader.sandbox import Limits, bwrap_prefix, sandbox_mode
+    from grader.submission import Submission
 
     mode = sandbox_mode(Limits())
     with tempfile.TemporaryDirectory(prefix="nrk-bench-") as tmp:
@@ -138,7 +139,7 @@ def run(repeat=5, warmup=1) -> list[dict]:
             bwrap_s, reduced_s = None, median_time(_question(folder, "reduced"), repeat, warmup)[0]
             log(f"  one question: {reduced_s:.2f} s (no bubblewrap here: {mode.line})")
         own_s = None
-        prefix = bwrap_prefix({"spec": "bench", "folder": str(folder)})
+        prefix = bwrap_prefix(Submission("bench", folder=folder))
         if prefix:
             sandboxed, plain = alternating_median_times(
                 [

@@ -103,7 +103,7 @@ def _library_dirs() -> tuple[str, ...]:
     return tuple(str(Path(d).resolve()) + os.sep for d in dirs if d)
 
 
-def _where(exc: BaseException) -> str:
+def where(exc: BaseException) -> str:
     """The last traceback frame in the submission's own code (not the grader's, not a
     library's): where in the submission it went wrong, e.g. the line calling ``np.split``
     rather than the line inside numpy that raised."""
@@ -146,13 +146,13 @@ def run_check(job: dict, check: dict, impl) -> dict:
     except SystemExit as exc:
         return {
             "status": "error",
-            "message": f"the code called sys.exit({exc.code!r}){_where(exc)}; "
+            "message": f"the code called sys.exit({exc.code!r}){where(exc)}; "
             "library code must return values, not exit",
         }
     except RecursionError as exc:
-        return {"status": "error", "message": f"RecursionError: {exc}{_where(exc)}"}
+        return {"status": "error", "message": f"RecursionError: {exc}{where(exc)}"}
     except Exception as exc:
-        return {"status": "error", "message": f"{type(exc).__name__}: {exc}{_where(exc)}"}
+        return {"status": "error", "message": f"{type(exc).__name__}: {exc}{where(exc)}"}
     seconds = time.monotonic() - start
     record = {"status": "ok", "values": values, "none": nones, "seconds": round(seconds, 3)}
     save_outputs(Path(job["jobdir"]), check["index"], record, arrays)
@@ -217,7 +217,7 @@ def main(jobdir: str) -> int:
         try:
             record = run_check(job, check, impl)
         except BaseException as exc:  # the grader's own task failed around the submission
-            record = {"status": "error", "message": f"{type(exc).__name__}: {exc}{_where(exc)}"}
+            record = {"status": "error", "message": f"{type(exc).__name__}: {exc}{where(exc)}"}
             save_outputs(jobdir, index, record, {})
         record["shims"] = sorted(set(impl.shims) | set(shims.USED))
         (jobdir / f"out_{index}.json").write_text(json.dumps(record), encoding="utf-8")

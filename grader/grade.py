@@ -159,7 +159,7 @@ def _grade_question(submission, question, checks, limits, out_dir, penalised_mod
                 )
 
     run_question(
-        submission.spec(),
+        submission,
         [checks[i] for i in runnable],
         [inputs[i] for i in runnable],
         limits,

@@ -82,17 +82,53 @@ class ScriptLacks(NotProvided, AttributeError):
 
 @dataclass
 class Implementation:
-    """A resolved implementation: a package of this project or a flat-layout folder."""
+    """The implementation under test, as the check tasks see it: ``load(name)``, ``label`` and
+    ``shims``. A package of this project or a flat-layout folder (:func:`resolve`), or
+    modules given in-process (:meth:`with_modules`: a test's stand-in for a submission)."""
 
     spec: str
     package: str | None = None
     folder: Path | None = None
     shims: list[str] = field(default_factory=list)
     _modules: dict[str, ModuleType] = field(default_factory=dict, repr=False)
+    _base: Implementation | None = field(default=None, repr=False)
+    _missing: frozenset[str] = field(default=frozenset(), repr=False)
+
+    @classmethod
+    def with_modules(
+        cls,
+        modules: dict[str, ModuleType] | None = None,
+        *,
+        base: Implementation | None = None,
+        missing: tuple[str, ...] | list[str] | frozenset[str] = (),
+        label: str | None = None,
+    ) -> Implementation:
+        """An implementation whose ``load(name)`` returns ``modules[name]``; any other module
+        comes from ``base`` (loaded by it), or raises :class:`NotProvided` without a base.
+        The names in ``missing`` raise :class:`NotProvided` (a script, a file left out).
+
+        ``label`` defaults to ``"<base's label> (stand-in)"``; ``shims`` are the base's.
+        For tests: a mutant or variant of a submission, graded in-process.
+        """
+        modules = dict(modules or {})
+        clash = set(modules) & set(missing)
+        if clash:
+            raise ValueError(f"modules both given and missing: {sorted(clash)}")
+        if label is None:
+            label = f"{base.label} (stand-in)" if base is not None else "stand-in"
+        return cls(
+            label,
+            shims=base.shims if base is not None else [],
+            _modules=modules,
+            _base=base,
+            _missing=frozenset(missing),
+        )
 
     @property
     def label(self) -> str:
-        return self.package or str(self.folder)
+        if self.package:
+            return self.package
+        return str(self.folder) if self.folder is not None else self.spec
 
     def load(self, name: str) -> ModuleType:
         """Import module ``name`` (``'nn'``, ``'util'``, ``'run_q2'`` ...) of this implementation.
@@ -102,7 +138,13 @@ class Implementation:
         NotProvided
             The implementation has no such module, or only a script that must not be imported.
         """
+        if name in self._missing:
+            raise NotProvided(f"{self.label} does not provide {name}.py")
         if name not in self._modules:
+            if self._base is not None:
+                return self._base.load(name)
+            if self.package is None and self.folder is None:
+                raise NotProvided(f"{self.label} has no {name}.py")
             self._modules[name] = (
                 self._load_package(name) if self.package else self._load_flat(name)
             )
@@ -119,7 +161,8 @@ class Implementation:
                 if file and Path(file).resolve().parent == folder:
                     del sys.modules[name]
             sys.path[:] = [p for p in sys.path if p != str(self.folder)]
-        self._modules.clear()
+        if self.package is not None or self.folder is not None:
+            self._modules.clear()  # given modules (``with_modules``) stay given
 
     def _load_package(self, name: str) -> ModuleType:
         qualified = f"{self.package}.{name}"

@@ -44,6 +44,7 @@ still be forged by code in that process: checks resting on them only carry no po
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import hashlib
 import json
@@ -58,13 +59,17 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from grader.check import Check
+
+if TYPE_CHECKING:
+    from grader.submission import Submission
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = Path(__file__).resolve().parent / "child.py"
@@ -260,8 +265,8 @@ def _namespace_args() -> list[str]:
     ]  # fmt: skip
 
 
-def _python_dirs() -> list[Path]:
-    """Where this Python and its packages live (bound read-only)."""
+def python_dirs() -> list[Path]:
+    """Where this Python and its packages live (bound read-only into the sandbox)."""
     dirs = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     dirs.add(Path(sys.executable).resolve().parent.parent)
     import site
@@ -281,8 +286,9 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def _system_binds() -> list[str]:
-    """Read-only: the system's programs and libraries, a few files of /etc, and Python."""
+def _system_binds(pythons: list[Path] | None = None) -> list[str]:
+    """Read-only: the system's programs and libraries, a few files of /etc, and Python
+    (``pythons``, default :func:`python_dirs`)."""
     args = []
     for name in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/") / name
@@ -295,18 +301,18 @@ def _system_binds() -> list[str]:
         path = Path("/etc") / name
         if path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    for d in _python_dirs():
+    for d in python_dirs() if pythons is None else pythons:
         if not any(_inside(d, Path("/") / n) for n in ("usr", "bin", "lib", "lib64")):
             args += ["--ro-bind", str(d), str(d)]
     return args
 
 
-def _project_binds(spec: dict) -> list[str]:
+def _project_binds(submission: Submission, pythons: list[Path] | None = None) -> list[str]:
     """Read-only: the project files the child imports (and the package graded, if ours)."""
     args = []
     # The project may live inside a folder bound above (a virtualenv in the checkout, a
     # system prefix): hide it, then show only what the child needs.
-    if any(_inside(ROOT, d) for d in _python_dirs()):
+    if any(_inside(ROOT, d) for d in (python_dirs() if pythons is None else pythons)):
         args += ["--tmpfs", str(ROOT)]
     files = [*CHILD_FILES, *GIVEN_FILES]
     for folder in CHILD_FOLDERS:
@@ -319,8 +325,9 @@ def _project_binds(spec: dict) -> list[str]:
             # their compiled forms, when the grader has them (start-up without compiling)
             for pyc in sorted((path.parent / "__pycache__").glob(f"{path.stem}.*.pyc")):
                 args += ["--ro-bind", str(pyc), str(pyc)]
-    if spec.get("package"):
-        args += ["--ro-bind", str(ROOT / spec["package"]), str(ROOT / spec["package"])]
+    if submission.package:
+        package = str(ROOT / submission.package)
+        args += ["--ro-bind", package, package]
     return args
 
 
@@ -361,16 +368,22 @@ def _data_env() -> dict:
     return env
 
 
-def bwrap_prefix(spec: dict, limits: Limits | None = None) -> list[str] | None:
+def bwrap_prefix(
+    submission: Submission,
+    limits: Limits | None = None,
+    python: list[Path] | None = None,
+) -> list[str] | None:
     """The bubblewrap command line a question's child starts with (namespaces, the read-only
-    system, the project files and data for ``spec``, capped ``/tmp`` and ``/dev/shm``),
-    before the job's own binds; None where bubblewrap cannot run. For measurements."""
+    system, the project files and data for ``submission``, capped ``/tmp`` and
+    ``/dev/shm``), before the job's own binds; None where bubblewrap cannot run. For
+    measurements and tests. ``python``: the folders of Python bound read-only (default
+    :func:`python_dirs`, this Python's)."""
     limits = limits or Limits()
     mode = sandbox_mode(limits)
     if not mode.bwrap:
         return None
-    args = [mode.bwrap, *_namespace_args(), *_tmp_mounts(limits), *_system_binds()]
-    return args + _project_binds(spec) + _data_binds() + ["--remount-ro", "/"]
+    args = [mode.bwrap, *_namespace_args(), *_tmp_mounts(limits), *_system_binds(python)]
+    return args + _project_binds(submission, python) + _data_binds() + ["--remount-ro", "/"]
 
 
 def _tmp_mounts(limits: Limits) -> list[str]:
@@ -463,6 +476,33 @@ class _Tail(threading.Thread):
 
 
 # ------------------------------------------------------------------------ inputs, outputs
+@dataclass(frozen=True)
+class JobFiles:
+    """The folders of one question's run (see :func:`job_files`)."""
+
+    jobdir: Path  # the inputs (read-only to the child) and, per check, what it returned
+    work: Path  # the child's working folder (its copy of a folder submission)
+    taken: Path  # what came back, moved out of the child's reach (see ``_Run``)
+    task_inputs: list[dict]  # what was written: each check's task inputs, in order
+
+
+@contextlib.contextmanager
+def job_files(checks: list[Check], inputs: list[dict]) -> Iterator[JobFiles]:
+    """A question's job folder, as long as the context lasts, holding the files the child
+    reads: each check's :meth:`~grader.check.Check.task_inputs` (``in_i.json``,
+    ``in_i.npz``), never its private, judge-only keys. :func:`run_question` runs in it."""
+    task_inputs = [c.task_inputs(v) for c, v in zip(checks, inputs)]
+    with tempfile.TemporaryDirectory(prefix="nrk-q-") as tmp:
+        tmp = Path(tmp)
+        files = JobFiles(tmp / "job", tmp / "work", tmp / "taken", task_inputs)
+        files.jobdir.mkdir()
+        files.work.mkdir()
+        files.taken.mkdir(mode=0o700)
+        for i, values in enumerate(task_inputs):
+            write_inputs(files.jobdir, i, values)
+        yield files
+
+
 def write_inputs(jobdir: Path, index: int, inputs: dict) -> None:
     """Write one check's task inputs (arrays to ``.npz``, the rest to JSON) into ``jobdir``."""
     arrays = {k: v for k, v in inputs.items() if isinstance(v, np.ndarray)}
@@ -623,18 +663,19 @@ def tree_cpu_seconds(root: int) -> float:
 
 # ------------------------------------------------------------------------------ questions
 def run_question(
-    spec: dict,
+    submission: Submission,
     checks: list[Check],
     inputs: list[dict],
     limits: Limits | None = None,
     on_outcome: Callable[[int, Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Run the tasks of ``checks`` (one question's) against the submission ``spec``.
+    """Run the tasks of ``checks`` (one question's) against ``submission``.
 
     Parameters
     ----------
-    spec : dict
-        ``{"spec": label, "package": "kata"}`` or ``{"spec": label, "folder": path}``.
+    submission : Submission
+        What is graded: a package of this project or a folder
+        (:class:`grader.submission.Submission`).
     checks : list of Check
         The checks whose tasks to run, in order.
     inputs : list of dict
@@ -654,19 +695,13 @@ def run_question(
     limits = limits or Limits()
     mode = sandbox_mode(limits)
     outcomes: list[Outcome | None] = [None] * len(checks)
-    task_inputs = [c.task_inputs(v) for c, v in zip(checks, inputs)]
-    with tempfile.TemporaryDirectory(prefix="nrk-q-") as tmp:
-        tmp = Path(tmp)
-        jobdir, work, taken = tmp / "job", tmp / "work", tmp / "taken"
-        jobdir.mkdir()
-        work.mkdir()
-        taken.mkdir(mode=0o700)  # what came back, out of the child's reach (see _Run)
-        for i, values in enumerate(task_inputs):
-            write_inputs(jobdir, i, values)
+    with job_files(checks, inputs) as files:
+        jobdir, work, taken = files.jobdir, files.work, files.taken
+        task_inputs = files.task_inputs
         uid = _take_uid() if mode.uid is not None else None
         try:
             if uid is not None:
-                os.chmod(tmp, 0o711)
+                os.chmod(jobdir.parent, 0o711)
                 for path in (jobdir, work):
                     os.chown(path, uid, uid)
             pending = list(range(len(checks)))
@@ -675,7 +710,8 @@ def run_question(
             reported: set[int] = set()
             while pending:
                 before = set(pending)
-                run = _Run(spec, checks, pending, jobdir, work, limits, mode, binds, uid, taken)
+                run = _Run(submission, checks, pending, jobdir, work, limits, mode, binds, uid,
+                           taken)  # fmt: skip
                 pending = run.go(outcomes, on_outcome, reported)
                 _skip_shared_work(checks, keys, before - set(pending), pending, outcomes)
                 pending = [i for i in pending if outcomes[i] is None]
@@ -727,9 +763,12 @@ _READ_BACK = threading.Lock()
 class _Run:
     """One child process on the ``pending`` checks of a question."""
 
-    def __init__(self, spec, checks, pending, jobdir, work, limits, mode, binds, uid=None,
+    def __init__(self, submission, checks, pending, jobdir, work, limits, mode, binds, uid=None,
                  taken=None):  # fmt: skip
-        self.spec, self.checks, self.pending, self.uid = spec, checks, pending, uid
+        self.submission, self.checks, self.pending = submission, checks, pending
+        self.uid = uid
+        # a folder submission: the copy ingested (bound read-only, or copied when reduced)
+        self.folder = str(submission.folder) if submission.folder is not None else None
         self.jobdir, self.work, self.limits, self.mode = jobdir, work, limits, mode
         self.binds = binds
         # where each check's files go when the child reports it done (out of its reach)
@@ -744,15 +783,17 @@ class _Run:
 
     # ----------------------------------------------------------------- the command line
     def _job(self, progress_fd: int, ack_fd: int) -> dict:
-        folder = self.spec.get("folder")
+        """The job line the child reads (``job.json``): the submission, as the child loads it
+        (see ``grader/child.py``), its checks and limits."""
+        folder = self.folder
         sandboxed = bool(self.mode.bwrap)
         return {
             "root": str(ROOT),
             "jobdir": str(self.jobdir),
             "progress_fd": progress_fd,
             "ack_fd": ack_fd,
-            "spec": self.spec["spec"],
-            "package": self.spec.get("package"),
+            "spec": self.submission.label,
+            "package": self.submission.package,
             # inside bubblewrap the child copies the submission into its RAM scratch folder
             "source": folder if sandboxed else None,
             "folder": str(self.work / "submission") if folder else None,
@@ -787,10 +828,10 @@ class _Run:
         if not self.mode.bwrap:
             return python
         args = [self.mode.bwrap, *_namespace_args(), *_tmp_mounts(self.limits)]
-        args += _system_binds() + _project_binds(self.spec) + _data_binds() + self.binds
+        args += _system_binds() + _project_binds(self.submission) + _data_binds() + self.binds
         args += ["--size", str(self.limits.tmp_mb << 20), "--tmpfs", str(self.work)]
-        if self.spec.get("folder"):
-            args += ["--ro-bind", self.spec["folder"], self.spec["folder"]]
+        if self.folder:
+            args += ["--ro-bind", self.folder, self.folder]
         # the job: inputs read-only, the job folder writable for the results
         args += ["--bind", str(self.jobdir), str(self.jobdir)]
         # the files the grader wrote, by name: an earlier child may have left links there
@@ -810,7 +851,7 @@ class _Run:
         extra = {}
         if self.uid is not None:
             extra = {"user": self.uid, "group": self.uid, "extra_groups": []}
-        folder = self.spec.get("folder")
+        folder = self.folder
         if not self.mode.bwrap and folder:  # reduced: a scratch copy on disk
             copy = self.work / "submission"
             if not copy.exists():

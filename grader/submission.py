@@ -35,20 +35,26 @@ IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
 
 @dataclass
 class Submission:
-    """What the sandbox needs: a label and either a package name or a folder."""
+    """What is graded, as the grader's process knows it (it never imports it): a label and
+    either a package of this project or a folder in the handout's layout. This is what
+    :func:`grader.sandbox.run_question` takes; the submission's process loads it as a
+    :class:`grader.implementation.Implementation`."""
 
     label: str
     package: str | None = None
     folder: Path | None = None
     skipped: list[str] = field(default_factory=list)  # entries not ingested, with why
 
-    def spec(self) -> dict:
-        spec = {"spec": self.label}
-        if self.package:
-            spec["package"] = self.package
-        else:
-            spec["folder"] = str(self.folder)
-        return spec
+    def __post_init__(self) -> None:
+        if (self.package is None) == (self.folder is None):
+            raise ValueError(
+                f"Submission {self.label!r}: give either a package or a folder, not "
+                + ("both" if self.package is not None else "neither")
+            )
+        if self.package is not None and self.package not in PACKAGES:
+            raise ValueError(f"Submission {self.label!r}: no package {self.package!r}")
+        if self.folder is not None:
+            self.folder = Path(self.folder)
 
     @property
     def sources(self) -> list[Path]:

@@ -8,7 +8,7 @@
 
 Mutants are flat ``nn.py`` files that import ``util`` by its plain name: each is loaded under
 a unique module name (the project's ``kata.util`` standing in for ``util`` while it imports)
-and handed to the tasks by a small stand-in submission with a ``load(name)`` method.
+and handed to the tasks by ``Implementation.with_modules`` (a stand-in submission).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from mutants.catalog import BY_NAME, CATALOG, STUDENT, fail, materialise, stub_s
 
 from grader import oracle
 from grader.checks import question_checks, script_q2_5
-from grader.implementation import NotProvided, resolve
+from grader.implementation import Implementation, resolve
 from grader.questions import BY_MARKER, QUESTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,21 +62,6 @@ def _check_params(checks=PACKAGE_CHECKS):
 
 def _checks_of(question_id: str):
     return [c for c in Q2_CHECKS if c.question == question_id]
-
-
-# ----------------------------------------------------------------------------- stand-ins
-class StandIn:
-    """A submission whose modules are given: ``load`` raises NotProvided for the others."""
-
-    def __init__(self, label: str, **modules):
-        self.label = label
-        self.modules = modules
-        self.shims: list[str] = []
-
-    def load(self, name: str):
-        if name not in self.modules:
-            raise NotProvided(f"{self.label} has no {name}.py")
-        return self.modules[name]
 
 
 def _flat_nn(path: Path, label: str) -> types.ModuleType:
@@ -119,7 +104,7 @@ def _run_q2(nn: types.ModuleType, label: str, edits=(), source=None) -> types.Mo
     return module
 
 
-def _variant(name: str, tmp_path: Path) -> StandIn:
+def _variant(name: str, tmp_path: Path) -> Implementation:
     if name == "student":
         path = STUDENT
     else:
@@ -130,7 +115,7 @@ def _variant(name: str, tmp_path: Path) -> StandIn:
         modules["run_q2"] = _run_q2(nn, name, source=stub_source("run_q2"))
     elif HAS_SOLUTIONS:
         modules["run_q2"] = _run_q2(nn, name)
-    return StandIn(name, **modules)
+    return Implementation.with_modules(modules, label=name)
 
 
 def _verdicts(checks, impl, tmp_path):
@@ -359,7 +344,7 @@ RUN_Q2_MUTANTS = {
 def test_wrong_run_q2_fails(name, tmp_path):
     question, edits, fragment = RUN_Q2_MUTANTS[name]
     nn = importlib.import_module("solutions.nn")
-    sub = StandIn(name, nn=nn, run_q2=_run_q2(nn, name, edits))
+    sub = Implementation.with_modules({"nn": nn, "run_q2": _run_q2(nn, name, edits)}, label=name)
     results = _verdicts(_checks_of(question), sub, tmp_path)
     failed = [m for _, o, m in results if o == "failed"]
     assert any(fragment.lower() in m.lower() for m in failed), (
@@ -405,7 +390,8 @@ def test_a_row_bias_is_handed_over_in_its_convention(tmp_path):
         return grad_X
 
     wrong.backwards = backwards
-    outcome, message = verdict(shapes, StandIn("row_grad_b", nn=wrong), tmp_path)
+    sub = Implementation.with_modules({"nn": wrong}, label="row_grad_b")
+    outcome, message = verdict(shapes, sub, tmp_path)
     assert outcome == "failed" and "it must have the shape of" in message, message
 
 
@@ -429,13 +415,14 @@ def test_wrong_values_earn_nothing(tmp_path):
         params["grad_b" + name] = np.zeros(np.shape(params["b" + name]))
         return np.zeros((len(delta), np.shape(params["W" + name])[0]))
 
-    wrong = StandIn("wrong", nn=_replaced(student, softmax=nan_softmax, backwards=zero_backwards))
+    modules = {"nn": _replaced(student, softmax=nan_softmax, backwards=zero_backwards)}
     expected = {"2.2.2": [], "2.3": []}
     if HAS_SOLUTIONS:
         nn = importlib.import_module("solutions.nn")
         edit = ('grads["grad_" + key] = grad', 'grads["grad_" + key] = np.zeros(value.shape)')
-        wrong.modules["run_q2"] = _run_q2(nn, "zero_gradients", [edit])
+        modules["run_q2"] = _run_q2(nn, "zero_gradients", [edit])
         expected["2.5"] = []
+    wrong = Implementation.with_modules(modules, label="wrong")
     for question, passing in expected.items():
         results = _verdicts(_checks_of(question), wrong, tmp_path)
         passed = [c.name for c, o, _ in results if o == "passed"]

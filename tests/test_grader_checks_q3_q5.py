@@ -39,7 +39,7 @@ from grader.checks import (
     q5_3_2,
     q5_common,
 )
-from grader.implementation import NotProvided, resolve
+from grader.implementation import Implementation, resolve
 from grader.questions import QUESTIONS
 
 # The grader's own tests run in the slow tier (CI, --run-slow): the fast tier is the student's
@@ -81,13 +81,7 @@ def _fake(base, module: str, source: str, missing: tuple[str, ...] = ()):
     exec(compile(textwrap.dedent(source), f"<mutant of {module}>", "exec"), namespace)
     mutant = types.ModuleType(module)
     mutant.__dict__.update(namespace)
-
-    def load(name):
-        if name in missing:
-            raise NotProvided(f"the submission has no {name}.py")
-        return mutant if name == module else base.load(name)
-
-    return types.SimpleNamespace(load=load)
+    return Implementation.with_modules({module: mutant}, base=base, missing=missing)
 
 
 def _said(template: str, message: str) -> bool:
@@ -219,7 +213,7 @@ def test_graders_loop_stops_slow_code_and_says_to_vectorise(solutions, tmp_path)
 def test_initial_weights_are_a_snapshot_from_before_training(solutions):
     """The solutions update params in place: the initial Wlayer1 must be a copy."""
     inputs = q3_1.nist36_inputs(epochs=2)()
-    out = q3_common.nist36_task(types.SimpleNamespace(load=solutions.load), inputs)
+    out = q3_common.nist36_task(solutions, inputs)
     expected = q3_1.xavier_params((1024, 64, 36), seed=q3_1.SEED)["Wlayer1"]
     np.testing.assert_array_equal(out["initial_Wlayer1"], expected)
     assert not np.array_equal(out["best_Wlayer1"], expected)

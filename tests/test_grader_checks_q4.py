@@ -31,7 +31,7 @@ from PIL import Image
 from grader.check import Fail
 from grader.checks import boxes, generated, photos, q4_2, q4_3, q4_4, q4_tasks
 from grader.checks.photos import PHOTO_BUDGET, PhotoOptions
-from grader.implementation import NotProvided, resolve
+from grader.implementation import Implementation, resolve
 from grader.questions import QUESTIONS
 
 # The grader's own tests run in the slow tier (CI, --run-slow): the fast tier is the student's
@@ -73,24 +73,17 @@ def _params(checks):
 
 
 # ----------------------------------------------------------------------------- stand-ins
-class StandIn:
-    """The solutions with some functions replaced; ``missing`` modules are not provided."""
-
-    def __init__(self, missing=(), **replaced):
-        self.replaced = replaced  # module name -> {function name: replacement}
-        self.missing = missing
-        self.shims: list[str] = []
-
-    def load(self, name):
-        if name in self.missing:
-            raise NotProvided(f"run_q4.py is a script (stand-in for {name})")
-        module = importlib.import_module(f"solutions.{name}")
-        if name not in self.replaced:
-            return module
+def stand_in(missing=(), **replaced):
+    """The solutions with some functions replaced (``{module: {name: function}}``, in a copy
+    of the module); the ``missing`` modules are not provided (a script)."""
+    base = resolve("solutions")
+    modules = {}
+    for name, functions in replaced.items():
         copy = types.ModuleType(name)
-        copy.__dict__.update(vars(module))
-        copy.__dict__.update(self.replaced[name])
-        return copy
+        copy.__dict__.update(vars(base.load(name)))
+        copy.__dict__.update(functions)
+        modules[name] = copy
+    return Implementation.with_modules(modules, base=base, missing=missing)
 
 
 def _solution(module, name):
@@ -179,7 +172,7 @@ def test_weights_and_budgets():
 def test_a_wrong_bw_fails_only_the_bw_check(change, words, tmp_path):
     bw_check = _named("4.2", "feedback: bw of")
     checks = _of("4.2", False) if words == q4_2.INVERTED else [bw_check]
-    results = outcomes(StandIn(**find_letters_with(change)), checks, tmp_path)
+    results = outcomes(stand_in(**find_letters_with(change)), checks, tmp_path)
     bw = bw_check.name
     for name, (outcome, message) in results.items():
         if name == bw and words is not None:
@@ -198,7 +191,7 @@ def test_a_wrong_bw_fails_only_the_bw_check(change, words, tmp_path):
     ],
 )
 def test_boxes_in_another_order_fail_saying_so(order, convert, tmp_path):
-    sub = StandIn(**find_letters_with(lambda b, bw: (convert(np.asarray(b)), bw)))
+    sub = stand_in(**find_letters_with(lambda b, bw: (convert(np.asarray(b)), bw)))
     outcome, message = verdict(_named("4.2", "boxes on 12 generated"), sub, tmp_path)
     assert outcome == "failed"
     assert f"look like {order}" in message and "[y1, x1, y2, x2]" in message, message
@@ -218,7 +211,7 @@ def test_boxes_in_another_order_fail_saying_so(order, convert, tmp_path):
     ids=["boxes-only", "none", "swapped", "halves", "corners-swapped", "five-columns"],
 )
 def test_malformed_results_fail_with_a_message(change, words, tmp_path):
-    sub = StandIn(**find_letters_with(change))
+    sub = stand_in(**find_letters_with(change))
     outcome, message = verdict(_named("4.2", "boxes on 12 generated"), sub, tmp_path)
     assert outcome == "failed" and words in message, message
 
@@ -236,7 +229,7 @@ def test_boxes_without_the_size_filter_fail_the_blank_dots_and_pages_checks(tmp_
         boxes = [[s[0].start, s[1].start, s[0].stop, s[1].stop] for s in ndi.find_objects(labels)]
         return np.array(boxes, dtype=int).reshape(-1, 4), bw
 
-    results = outcomes(StandIn(q4={"findLetters": findLetters}), _of("4.2", False), tmp_path)
+    results = outcomes(stand_in(q4={"findLetters": findLetters}), _of("4.2", False), tmp_path)
     for words in ("blank", "dots", "boxes on 12 generated"):
         outcome, message = results[_named("4.2", words).name]
         assert outcome == "failed" and "specks" in message, (words, message)
@@ -265,7 +258,7 @@ def _untransposed(rows):
     ids=["not-transposed", "inverted", "0-255", "short-rows"],
 )
 def test_wrong_crops_fail_the_crop_check(change, words, tmp_path):
-    outcome, message = verdict(_named("4.4", "reads >="), StandIn(**_crop_with(change)), tmp_path)
+    outcome, message = verdict(_named("4.4", "reads >="), stand_in(**_crop_with(change)), tmp_path)
     assert outcome == "failed" and words in message, message
 
 
@@ -281,7 +274,7 @@ def test_crops_squashed_to_the_square_fail_the_shape_check(tmp_path):
             rows.append((1 - np.pad(glyph, 4)).T.ravel())
         return np.array(rows)
 
-    sub = StandIn(run_q4={"crop_letters": crop_letters})
+    sub = stand_in(run_q4={"crop_letters": crop_letters})
     outcome, message = verdict(_named("4.4", "centred in a square"), sub, tmp_path)
     assert outcome == "failed" and "pad the crop to a square" in message, message
 
@@ -289,7 +282,7 @@ def test_crops_squashed_to_the_square_fail_the_shape_check(tmp_path):
 @needs_solutions
 def test_lines_bottom_to_top_fail_the_group_lines_check(tmp_path):
     group = _solution("run_q4", "group_lines")
-    sub = StandIn(run_q4={"group_lines": lambda b: group(b)[::-1]})
+    sub = stand_in(run_q4={"group_lines": lambda b: group(b)[::-1]})
     outcome, message = verdict(_named("4.4", "group_lines"), sub, tmp_path)
     assert outcome == "failed" and "top to bottom" in message and "expected [[" in message
 
@@ -297,14 +290,14 @@ def test_lines_bottom_to_top_fail_the_group_lines_check(tmp_path):
 @needs_solutions
 def test_a_value_per_letter_fails_the_word_gaps_check(tmp_path):
     gaps = _solution("run_q4", "word_gaps")
-    sub = StandIn(run_q4={"word_gaps": lambda b: np.append(gaps(b), False)})
+    sub = stand_in(run_q4={"word_gaps": lambda b: np.append(gaps(b), False)})
     outcome, message = verdict(_named("4.4", "word_gaps"), sub, tmp_path)
     assert outcome == "failed" and "len(bboxes) - 1" in message, message
 
 
 @needs_solutions
 def test_a_script_run_q4_makes_q44_not_provided_and_q42_still_grades(tmp_path):
-    sub = StandIn(missing=("run_q4",))
+    sub = stand_in(missing=("run_q4",))
     for check in _of("4.4"):
         outcome, message = verdict(check, sub, tmp_path)
         assert outcome == "not provided", f"{check.name}: {outcome} {message}"
@@ -315,7 +308,7 @@ def test_a_script_run_q4_makes_q44_not_provided_and_q42_still_grades(tmp_path):
 def test_a_run_q4_without_the_kata_functions_is_not_provided(tmp_path):
     """The handout's script wrapped in a main guard: importable, but no recognise()."""
     names = ("recognise", "crop_letters", "group_lines", "word_gaps")
-    sub = StandIn(run_q4=dict.fromkeys(names))
+    sub = stand_in(run_q4=dict.fromkeys(names))
     for check in _of("4.4"):
         outcome, message = verdict(check, sub, tmp_path)
         assert outcome == "not provided" and "kata's run_q4.py" in message, message
@@ -356,8 +349,8 @@ def test_a_wrong_bw_shape_fails_the_figure_check():
 @needs_solutions
 @pytest.mark.slow
 def test_photo_boxes_ignore_bw_but_see_the_box_order(tmp_path):
-    inverted = StandIn(**find_letters_with(lambda b, bw: (b, 1.0 - bw)))
-    swapped = StandIn(**find_letters_with(lambda b, bw: (np.asarray(b)[:, [1, 0, 3, 2]], bw)))
+    inverted = stand_in(**find_letters_with(lambda b, bw: (b, 1.0 - bw)))
+    swapped = stand_in(**find_letters_with(lambda b, bw: (np.asarray(b)[:, [1, 0, 3, 2]], bw)))
     for check in _of("4.2", True):
         outcome, message = verdict(check, inverted, tmp_path)
         if ": bw " in check.name:  # an inverted bw loses only the photos' bw checks
@@ -377,7 +370,7 @@ def test_a_findletters_that_finds_nothing_passes_no_q42_check(tmp_path):
     def findLetters(image):
         return np.zeros((0, 4), int), _solution("q4", "findLetters")(image)[1]
 
-    results = outcomes(StandIn(q4={"findLetters": findLetters}), _of("4.2"), tmp_path)
+    results = outcomes(stand_in(q4={"findLetters": findLetters}), _of("4.2"), tmp_path)
     passed = [name for name, (outcome, _) in results.items() if outcome == "passed"]
     assert not passed, passed
     photo_bw = [m for n, (_, m) in results.items() if ".jpg: bw " in n]
@@ -475,7 +468,7 @@ def test_an_instructors_photos_replace_the_samples_in_q42(tmp_path, boxes):
         assert check.available() is None
         assert verdict(check, resolve("solutions"), tmp_path)[0] == "passed", check.name
     # an inverted bw still fails the photo's bw check, judged without boxes too
-    inverted = StandIn(**find_letters_with(lambda b, bw: (b, 1.0 - bw)))
+    inverted = stand_in(**find_letters_with(lambda b, bw: (b, 1.0 - bw)))
     outcome, message = verdict(on_photos[1], inverted, tmp_path)
     assert outcome == "failed" and q4_2.INVERTED in message, message
     # the samples' checks are untouched

@@ -30,9 +30,10 @@ from grader.checks import q6_1_1, q6_1_2, q6_1_3, q6_1_4, q6_2, question_checks
 from grader.checks.q6_common import Bar, cross_entropy, judge_accuracy, judge_history
 from grader.checks.q6_data import SQUEEZENET_FILE, cifar10_test_labels
 from grader.checks.torchnets import RUNS, trained_once
-from grader.implementation import resolve
+from grader.implementation import Implementation, resolve
 from grader.questions import NEEDS_PYTORCH, QUESTIONS
 from grader.sandbox import Limits
+from grader.submission import Submission
 
 # The grader's own tests run in the slow tier (CI, --run-slow): the fast tier is the student's
 # quick self-check, and these exercise every graded check against the solutions and mutants.
@@ -102,22 +103,16 @@ def _rebound(module, replaced, extra=None):
     return copy
 
 
-class StandIn:
-    """The solutions with some functions replaced: ``{module: {name: function}}``."""
-
-    def __init__(self, **replaced):
-        self.shims: list[str] = []
-        self.modules = {}
-        q6 = _rebound(importlib.import_module("solutions.q6_train"), replaced.pop("q6_train", {}))
-        self.modules["q6_train"] = q6
-        public = {k: v for k, v in vars(q6).items() if not k.startswith("_")}
-        for name in ("run_q6_1_1", "run_q6_1_2", "run_q6_1_3", "run_q6_1_4", "run_q6_2"):
-            module = importlib.import_module(f"solutions.{name}")
-            self.modules[name] = _rebound(module, replaced.pop(name, {}), public)
-        assert not replaced, f"unknown modules {list(replaced)}"
-
-    def load(self, name):
-        return self.modules[name]
+def stand_in(**replaced):
+    """The solutions' Q6 modules with some functions replaced: ``{module: {name: function}}``."""
+    q6 = _rebound(importlib.import_module("solutions.q6_train"), replaced.pop("q6_train", {}))
+    modules = {"q6_train": q6}
+    public = {k: v for k, v in vars(q6).items() if not k.startswith("_")}
+    for name in ("run_q6_1_1", "run_q6_1_2", "run_q6_1_3", "run_q6_1_4", "run_q6_2"):
+        module = importlib.import_module(f"solutions.{name}")
+        modules[name] = _rebound(module, replaced.pop(name, {}), public)
+    assert not replaced, f"unknown modules {list(replaced)}"
+    return Implementation.with_modules(modules, label="solutions (stand-in)")
 
 
 # ----------------------------------------------------------------------------- wrong answers
@@ -307,23 +302,23 @@ def test_untouched_kata_is_not_implemented(check, tmp_path):
     ],
 )  # fmt: skip
 def test_a_wrong_answer_fails_its_check_and_teaches(question, words, replaced, expected, tmp_path):
-    stand_in = StandIn(**replaced)
+    sub = stand_in(**replaced)
     check = _named(question, words)
-    outcome, message = verdict(check, stand_in, tmp_path)
+    outcome, message = verdict(check, sub, tmp_path)
     assert outcome == "failed", message
     assert expected in message, message
     # the question's other checks that need no training are not affected
     for other in QUICK:
         if other.question == question and other is not check and other.task is not check.task:
-            assert verdict(other, stand_in, tmp_path / "other")[0] == "passed", other.name
+            assert verdict(other, sub, tmp_path / "other")[0] == "passed", other.name
 
 
 @needs_solutions
 def test_the_other_loop_checks_pass_a_loop_that_only_fails_one(tmp_path):
     """Gradients never zeroed: with SGD at lr 0 the epoch's numbers are still right."""
-    stand_in = StandIn(q6_train={"train_epoch": _with_mode(_train_epoch, "no zero_grad")})
-    assert verdict(_named("6.1.1", "returns the epoch's"), stand_in, tmp_path)[0] == "passed"
-    summed = StandIn(q6_train={"train_epoch": _with_mode(_train_epoch, "batch means")})
+    sub = stand_in(q6_train={"train_epoch": _with_mode(_train_epoch, "no zero_grad")})
+    assert verdict(_named("6.1.1", "returns the epoch's"), sub, tmp_path)[0] == "passed"
+    summed = stand_in(q6_train={"train_epoch": _with_mode(_train_epoch, "batch means")})
     assert verdict(_named("6.1.1", "one SGD step"), summed, tmp_path)[0] == "passed"
 
 
@@ -457,7 +452,8 @@ def test_absent_data_makes_the_question_not_gradable_saying_where_to_put_it(
     assert reason.startswith("not gradable offline")
     for needle in [*needles, str(tmp_path / "nowhere"), env]:
         assert needle in reason, f"{needle!r} missing from: {reason}"
-    submission = types.SimpleNamespace(spec=lambda: pytest.fail("nothing should run"))
+    monkeypatch.setattr(grader.grade, "run_question", lambda *a, **k: pytest.fail("ran"))
+    submission = Submission("solutions", package="solutions")
     score, _, _ = grader.grade.grade_question(submission, _question(qid), Limits())
     assert (score.status, score.score, score.max_score) == ("not gradable", 0, 0)
     assert score.reason == reason
@@ -552,6 +548,6 @@ def test_one_epoch_of_train_fc_misses_the_bar_and_a_wrong_evaluate_shows_in_the_
         message
     )
     assert verdict(_relaxed(history, epochs=1), resolve("solutions"), tmp_path) == ("passed", "")
-    reset = StandIn(q6_train={"evaluate": _with_mode(_evaluate, "reset")})
+    reset = stand_in(q6_train={"evaluate": _with_mode(_evaluate, "reset")})
     outcome, message = verdict(_relaxed(history, epochs=1), reset, tmp_path / "reset")
     assert outcome == "failed" and "evaluate's accuracy is off" in message, message

@@ -262,6 +262,7 @@ def test_checks_sharing_a_run_that_timed_out_are_not_run_again(tmp_path):
     from grader.check import Check
     from grader.checks.q2_2_2 import softmax_task
     from grader.sandbox import run_question
+    from grader.submission import Submission
 
     sub = _submission(tmp_path / "hang", HOSTILE["hang"][0])
 
@@ -273,7 +274,7 @@ def test_checks_sharing_a_run_that_timed_out_are_not_run_again(tmp_path):
         for i in range(3)
     ]
     start = time.monotonic()
-    outcomes = run_question({"spec": "hang", "folder": str(sub)}, checks, [inputs()] * 3)
+    outcomes = run_question(Submission("hang", folder=sub), checks, [inputs()] * 3)
     assert [o.status for o in outcomes] == ["timeout"] * 3
     assert "needs the same run as 'check 0'" in outcomes[1].message
     assert time.monotonic() - start < 3 * 3 + 10, "the shared run was retried"

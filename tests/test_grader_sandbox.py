@@ -19,6 +19,8 @@ from grader.check import Check, Fail
 from grader.checks import CHECKS
 from grader.sandbox import (
     Limits,
+    bwrap_prefix,
+    job_files,
     read_array,
     read_outcome,
     run_question,
@@ -180,34 +182,21 @@ def test_every_private_tag_names_inputs_of_its_check():
         assert not set(check.private) & set(check.task_inputs(inputs))
 
 
-def test_no_private_key_reaches_the_job_folder_of_any_check(monkeypatch):
-    """Every check with judge-only inputs, through run_question's real writer: the files the
-    child could read hold none of its private keys (the child itself is not started)."""
-    from grader import sandbox
-
-    written = []
-
-    class Recorder:
-        def __init__(self, spec, checks, pending, jobdir, *rest):
-            self.jobdir = jobdir
-
-        def go(self, outcomes, on_outcome, reported):
-            for path in sorted(self.jobdir.iterdir()):
-                if path.suffix == ".json":
-                    written.append((path.name, set(json.loads(path.read_text()))))
-                elif path.suffix == ".npz":
-                    with np.load(path) as data:
-                        written.append((path.name, set(data.files)))
-            return []
-
-    monkeypatch.setattr(sandbox, "_Run", Recorder)
+def test_no_private_key_reaches_the_job_folder_of_any_check():
+    """Every check with judge-only inputs, through run_question's real writer (job_files):
+    the files the child could read hold none of its private keys (no child is started)."""
     tagged = [c for c in CHECKS if c.private and not (c.available and c.available())]
     assert tagged
     for check in tagged:
-        written.clear()
         inputs = check.inputs() if check.inputs else {}
-        run_question({"spec": "x", "package": "kata"}, [check], [inputs], Limits())
-        names = set().union(*(keys for _, keys in written))
+        names = set()
+        with job_files([check], [inputs]) as files:
+            for path in sorted(files.jobdir.parent.rglob("*")):
+                if path.suffix == ".json":
+                    names |= set(json.loads(path.read_text()))
+                elif path.suffix == ".npz":
+                    with np.load(path) as data:
+                        names |= set(data.files)
         assert names, "nothing was written: the test would show nothing"
         assert not names & set(check.private), f"Q{check.question} '{check.name}'"
 
@@ -253,7 +242,7 @@ def test_a_submission_reading_its_job_files_finds_no_private_answer(private, tmp
     x = np.arange(6.0).reshape(2, 3)
     inputs = {"x": x, "answer": np.full((2, 3), 0.125)}
     seen = {}
-    run_question({"spec": "hunter", "folder": str(sub)}, [check], [inputs], Limits(),
+    run_question(Submission("hunter", folder=sub), [check], [inputs], Limits(),
                  on_outcome=lambda i, o: seen.update(o.out))  # fmt: skip
     found = np.array_equal(seen.get("probs"), inputs["answer"])
     assert found is (not private)
@@ -313,7 +302,7 @@ def test_inside_bubblewrap_the_answers_and_the_grader_are_out_of_reach(tmp_path)
     code = PROBE % {"paths": hidden, "grader_file": str(ROOT / "grader" / "report.py")}
     sub = _student(tmp_path / "class" / "probe", code)
     check = Check("2.2.2", "probe", 1, softmax_task, lambda i, o: None, budget=60)
-    (outcome,) = run_question({"spec": "probe", "folder": str(sub)}, [check],
+    (outcome,) = run_question(Submission("probe", folder=sub), [check],
                               [{"x": np.zeros((2, 3))}], Limits(memory_mb=4096))  # fmt: skip
     seen = json.loads(outcome.message.split("PROBE", 1)[1].split(" (at ")[0])
     assert seen["solutions"] == seen["grader.oracle"] == "ImportError", seen
@@ -329,17 +318,14 @@ def test_inside_bubblewrap_the_answers_and_the_grader_are_out_of_reach(tmp_path)
 
 
 @pytest.mark.skipif(not BWRAP, reason="bubblewrap cannot run here")
-def test_python_and_the_project_under_tmp_stay_visible_inside_the_sandbox(tmp_path, monkeypatch):
+def test_python_and_the_project_under_tmp_stay_visible_inside_the_sandbox(tmp_path):
     """A CI checkout under /tmp (its virtualenv inside it): the sandbox's private /tmp must not
     hide the Python the child runs with (it did: 'bwrap: execvp ...: No such file')."""
-    from grader import sandbox
-
     python_home = tmp_path / "venv"
     (python_home / "bin").mkdir(parents=True)
     marker = python_home / "bin" / "python-marker"
     marker.write_text("here")
-    monkeypatch.setattr(sandbox, "_python_dirs", lambda: [python_home])
-    prefix = sandbox.bwrap_prefix({"spec": "probe", "package": "solutions"}, Limits())
+    prefix = bwrap_prefix(Submission("probe", package="solutions"), Limits(), python=[python_home])
     proc = subprocess.run([*prefix, "--", "/bin/cat", str(marker)], capture_output=True,
                           text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 0 and proc.stdout == "here", proc.stderr
@@ -479,7 +465,7 @@ def test_the_grader_imports_what_it_uses_before_the_first_submission_runs(tmp_pa
 def test_an_error_inside_a_library_is_placed_at_the_submissions_line(tmp_path):
     """`np.split` raising inside numpy: the message names the student's line that called
     it (nn.py:4), not numpy's own file."""
-    from grader.child import _where
+    from grader.child import where
 
     (tmp_path / "qa_uneven_split.py").write_text(
         "import numpy as np\n\ndef get_random_batches(x):\n    return np.split(x, 3)\n"
@@ -493,4 +479,4 @@ def test_an_error_inside_a_library_is_placed_at_the_submissions_line(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("qa_uneven_split", None)
-    assert _where(info.value) == " (at qa_uneven_split.py:4, in get_random_batches)"
+    assert where(info.value) == " (at qa_uneven_split.py:4, in get_random_batches)"

@@ -4,11 +4,20 @@ import json
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
 
-from grader.implementation import ImplementationError, is_handout_util, is_import_safe, resolve
+from grader.implementation import (
+    Implementation,
+    ImplementationError,
+    NotProvided,
+    NotSubmitted,
+    is_handout_util,
+    is_import_safe,
+    resolve,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_solutions = pytest.mark.skipif(
@@ -65,6 +74,31 @@ def test_resolve_names_what_it_expected(tmp_path):
     (tmp_path / "q4.py").write_text("")
     with pytest.raises(ImplementationError, match="has no nn.py.*q4.py"):
         resolve(str(tmp_path))
+
+
+def test_an_implementation_of_given_modules_loads_the_rest_from_its_base():
+    """``Implementation.with_modules``: the tests' stand-in for a submission (a mutant
+    module among the base's), with what the check tasks use: ``load``, ``label``, ``shims``."""
+    base = resolve("kata")
+    nn = types.ModuleType("nn")
+    impl = Implementation.with_modules({"nn": nn}, base=base, missing=("run_q4",))
+    assert impl.load("nn") is nn
+    assert impl.load("util") is base.load("util")
+    assert impl.load("util").__name__ == "kata.util"
+    with pytest.raises(NotProvided, match=r"kata \(stand-in\) does not provide run_q4.py") as info:
+        impl.load("run_q4")
+    assert not isinstance(info.value, NotSubmitted)  # left out, not scored 0
+    assert impl.label == "kata (stand-in)" and impl.shims is base.shims
+    impl.unload()  # given modules stay given
+    assert impl.load("nn") is nn
+
+    alone = Implementation.with_modules({"nn": nn}, label="mutant")
+    assert alone.label == "mutant" and alone.shims == []
+    assert alone.load("nn") is nn
+    with pytest.raises(NotProvided, match="mutant has no util.py"):
+        alone.load("util")
+    with pytest.raises(ValueError, match="both given and missing"):
+        Implementation.with_modules({"nn": nn}, missing=("nn",))
 
 
 def _util_checks(tmp_path, util_text):
