@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from coursedata import data_dir, load_ground_truth
-from grader.checks.boxes import found_letters
+from coursedata import CLASSES, data_dir, load_ground_truth
+from grader.check import array
+from grader.checks.boxes import found_letters, problem, valid_boxes
 from grader.pages import character_boxes
 
 PHOTOS = ("01_list.jpg", "02_letters.jpg", "03_haiku.jpg", "04_deep.jpg")
@@ -25,6 +26,8 @@ PHOTO_BUDGET = 300  # seconds per photo: a 60 s denoiser on 12 megapixels still 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 BOXES_FILE = "character_boxes.json"  # per-character boxes, beside the photos
 PARAM_KEYS = ("Wlayer1", "blayer1", "Woutput", "boutput")  # a 1024-64-36 network's
+# judge-only keys of photo_inputs: the photo's boxes and their labels, or its character count
+PHOTO_ANSWERS = ("name", "labels", "truth", "characters")
 
 
 def images_dir() -> Path:
@@ -128,6 +131,34 @@ def photo_available(
         return None
 
     return available
+
+
+def photo_inputs(name: str, options: PhotoOptions, bw: str = "judge"):
+    """Inputs: the photo for the task (and how its ``bw`` comes back, see
+    :func:`grader.checks.boxes.found_letters`); for the judge (``PHOTO_ANSWERS``) its boxes
+    (``character_boxes.json``) or, where none are listed, the number of characters of its
+    text."""
+
+    def make():
+        inputs = {"photo": str(options.folder / name), "name": name, "bw": bw}
+        boxes = box_truth(options)
+        if name in boxes:
+            labels, truth = boxes[name]
+            return inputs | {"labels": labels, "truth": truth}
+        text = load_ground_truth(options.truth_file)[name]
+        return inputs | {"characters": sum(ch in CLASSES for ch in "".join(text).upper())}
+
+    return make
+
+
+def photo_found(inputs, out) -> tuple[str, tuple, np.ndarray]:
+    """Judge side: the photo's name, its shape and the boxes findLetters returned,
+    validated."""
+    problem(out)
+    name = inputs["name"]
+    shape = tuple(int(s) for s in array(out, "shape", "the photo's shape"))
+    found = valid_boxes(out, "bboxes", f"bboxes of findLetters on {name}", shape)
+    return name, shape, found
 
 
 def read_photo(path: str) -> np.ndarray:

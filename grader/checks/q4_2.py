@@ -17,27 +17,29 @@ An instructor's photos (``--photos``/``--truth``) replace the samples: :func:`ch
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.ndimage as ndi
 
-from coursedata import CLASSES, load_ground_truth
 from grader.check import Check, Fail, array
-from grader.checks.boxes import (
-    block_step,
-    find_letters_task,
-    inside,
-    layout,
-    problem,
-    valid_boxes,
+from grader.checks.boxes import block_step, find_letters_task, inside, layout, problem
+from grader.checks.generated import (
+    FAST,
+    letters_found_first,
+    page_results,
+    pages_inputs,
+    pages_private,
 )
-from grader.checks.generated import FAST, pages_inputs, pages_private
 from grader.checks.photos import (
+    PHOTO_ANSWERS,
     PHOTO_BUDGET,
     SAMPLES,
     PhotoOptions,
-    box_truth,
     find_letters_photo_task,
     photo_available,
+    photo_found,
+    photo_inputs,
 )
 from grader.pages import iou, match
 
@@ -70,38 +72,11 @@ def pairs(truth, found) -> list:
 
 
 # ----------------------------------------------------------------------------- generated pages
-def _page_results(inputs, out, what="findLetters", pages=None):
-    """The boxes of ``pages`` (default: every page), validated; returns (truth boxes, found
-    boxes, shapes)."""
-    truths, founds, shapes = [], [], []
-    for i in range(int(inputs["n"])) if pages is None else pages:
-        problem(out, f"{i}_")
-        shape = inputs[f"image_{i}"].shape[:2]
-        founds.append(valid_boxes(out, f"{i}_bboxes", f"bboxes of {what}", shape))
-        truths.append(inputs[f"truth_{i}"])
-        shapes.append(shape)
-    layout(truths, founds, shapes, f"bboxes of {what}", MATCH_IOU)
-    return truths, founds, shapes
-
-
-def _letters_found_first(inputs, out, pages, about: str) -> None:
-    """Fail unless findLetters found most characters of the normal ``pages`` (with text):
-    a check of robustness says nothing about a findLetters that finds nothing. Only that:
-    extra boxes, specks or another box order are other checks' business."""
-    found = total = 0
-    for i in pages:
-        problem(out, f"{i}_")
-        shape = inputs[f"image_{i}"].shape[:2]
-        boxes = valid_boxes(out, f"{i}_bboxes", "bboxes of findLetters", shape)
-        truth = inputs[f"truth_{i}"]
-        found, total = found + len(pairs(truth, boxes)), total + len(truth)
-    if found < FOUND_FIRST * total:
-        raise Fail(
-            f"findLetters found {found} of the {total} characters of a page with text "
-            f"(expected >= {FOUND_FIRST:.0%}): this check ({about}) says something only "
-            "once findLetters finds the letters; find them first (the checks of the sample "
-            "photos say how)"
-        )
+# the pages' boxes, validated and laid out; a robustness check first needs the letters found
+_page_results = functools.partial(page_results, match_iou=MATCH_IOU)
+_letters_found_first = functools.partial(
+    letters_found_first, share=FOUND_FIRST, match_iou=MATCH_IOU
+)
 
 
 def judge_generated_pages(inputs, out):
@@ -253,36 +228,11 @@ def judge_one_letter(inputs, out):
 
 
 # ----------------------------------------------------------------------------- photos
-PHOTO_PRIVATE = ("name", "labels", "truth", "characters")
-
-
-def _photo_inputs(name: str, options: PhotoOptions, bw: str = "judge"):
-    """The photo for the task; for the judge its boxes (``character_boxes.json``) or, where
-    none are listed, the number of characters of its text."""
-
-    def make():
-        inputs = {"photo": str(options.folder / name), "name": name, "bw": bw}
-        boxes = box_truth(options)
-        if name in boxes:
-            labels, truth = boxes[name]
-            return inputs | {"labels": labels, "truth": truth}
-        text = load_ground_truth(options.truth_file)[name]
-        return inputs | {"characters": sum(ch in CLASSES for ch in "".join(text).upper())}
-
-    return make
-
-
-def _photo_found(inputs, out) -> tuple[str, tuple, np.ndarray]:
-    """The photo's name, its shape and the boxes findLetters returned, validated."""
-    problem(out)
-    name = inputs["name"]
-    shape = tuple(int(s) for s in array(out, "shape", "the photo's shape"))
-    found = valid_boxes(out, "bboxes", f"bboxes of findLetters on {name}", shape)
-    return name, shape, found
+PHOTO_PRIVATE = PHOTO_ANSWERS  # judge-only: the photo's boxes or its number of characters
 
 
 def judge_photo_boxes(inputs, out):
-    name, shape, found = _photo_found(inputs, out)
+    name, shape, found = photo_found(inputs, out)
     if "truth" not in inputs:  # an instructor's photo with only its text
         inside(found, shape, f"bboxes of findLetters on {name}")
         n = int(inputs["characters"])
@@ -309,7 +259,7 @@ def judge_photo_boxes(inputs, out):
 
 
 def judge_photo_bw(inputs, out):
-    name, shape, found = _photo_found(inputs, out)
+    name, shape, found = photo_found(inputs, out)
     if not len(found):
         raise Fail(
             f"findLetters found no box on {name}: bw is checked once findLetters finds the "
@@ -371,7 +321,7 @@ def checks(photos: PhotoOptions | None = None) -> list[Check]:
     found = []
     for name in names:  # 9.5 of the 10 points, shared by the photos
         here = photo_available(name, options)
-        inputs = _photo_inputs(name, options)
+        inputs = photo_inputs(name, options)
         found += [
             Check("4.2", f"{name}: at most {PHOTO_MISSED:.0%} of its characters missed and "
                   f"{PHOTO_SPURIOUS:.0%} spurious boxes", BOXES_POINTS / len(names),
