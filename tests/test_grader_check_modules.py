@@ -29,6 +29,8 @@ MODULES = sorted(
     f"grader.checks.{path.stem}" for path in CHECKS_DIR.glob("*.py") if path.stem != "__init__"
 )
 Q2_MODULES = [m for m in MODULES if m.startswith("grader.checks.q2_")]
+# "No module over about 400 lines" (issue 13): a question's module, or a helper by topic.
+MAX_MODULE_LINES = 420
 
 
 def _python(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -52,6 +54,17 @@ def test_every_q2_question_has_its_module():
     ids = [q.id for q in QUESTIONS if q.id.startswith("2.")]
     expected = {"grader.checks.q" + i.replace(".", "_") for i in ids if question_checks(i)}
     assert expected == set(Q2_MODULES)
+
+
+def test_no_check_module_is_over_about_400_lines():
+    sizes = {
+        p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in CHECKS_DIR.glob("*.py")
+    }
+    over = {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES}
+    assert not over, (
+        f"over {MAX_MODULE_LINES} lines: {over}; move a coherent part into a helper module "
+        "by topic (boxes.py, photos.py, generated.py ...)"
+    )
 
 
 @pytest.mark.parametrize("module", MODULES)
