@@ -139,7 +139,7 @@ class Implementation:
             The implementation has no such module, or only a script that must not be imported.
         """
         if name in self._missing:
-            raise NotProvided(f"{self.label} does not provide {name}.py")
+            raise NotProvided(f"{self.label} has no {name}.py")
         if name not in self._modules:
             if self._base is not None:
                 return self._base.load(name)

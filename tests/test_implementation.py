@@ -85,7 +85,7 @@ def test_an_implementation_of_given_modules_loads_the_rest_from_its_base():
     assert impl.load("nn") is nn
     assert impl.load("util") is base.load("util")
     assert impl.load("util").__name__ == "kata.util"
-    with pytest.raises(NotProvided, match=r"kata \(stand-in\) does not provide run_q4.py") as info:
+    with pytest.raises(NotProvided, match=r"kata \(stand-in\) has no run_q4.py") as info:
         impl.load("run_q4")
     assert not isinstance(info.value, NotSubmitted)  # left out, not scored 0
     assert impl.label == "kata (stand-in)" and impl.shims is base.shims
