@@ -371,19 +371,19 @@ def _data_env() -> dict:
 def bwrap_prefix(
     submission: Submission,
     limits: Limits | None = None,
-    python: list[Path] | None = None,
+    pythons: list[Path] | None = None,
 ) -> list[str] | None:
     """The bubblewrap command line a question's child starts with (namespaces, the read-only
     system, the project files and data for ``submission``, capped ``/tmp`` and
     ``/dev/shm``), before the job's own binds; None where bubblewrap cannot run. For
-    measurements and tests. ``python``: the folders of Python bound read-only (default
+    measurements and tests. ``pythons``: the folders of Python bound read-only (default
     :func:`python_dirs`, this Python's)."""
     limits = limits or Limits()
     mode = sandbox_mode(limits)
     if not mode.bwrap:
         return None
-    args = [mode.bwrap, *_namespace_args(), *_tmp_mounts(limits), *_system_binds(python)]
-    return args + _project_binds(submission, python) + _data_binds() + ["--remount-ro", "/"]
+    args = [mode.bwrap, *_namespace_args(), *_tmp_mounts(limits), *_system_binds(pythons)]
+    return args + _project_binds(submission, pythons) + _data_binds() + ["--remount-ro", "/"]
 
 
 def _tmp_mounts(limits: Limits) -> list[str]:

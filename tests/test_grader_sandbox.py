@@ -325,7 +325,7 @@ def test_python_and_the_project_under_tmp_stay_visible_inside_the_sandbox(tmp_pa
     (python_home / "bin").mkdir(parents=True)
     marker = python_home / "bin" / "python-marker"
     marker.write_text("here")
-    prefix = bwrap_prefix(Submission("probe", package="solutions"), Limits(), python=[python_home])
+    prefix = bwrap_prefix(Submission("probe", package="solutions"), Limits(), pythons=[python_home])
     proc = subprocess.run([*prefix, "--", "/bin/cat", str(marker)], capture_output=True,
                           text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 0 and proc.stdout == "here", proc.stderr
