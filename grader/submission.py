@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from grader.implementation import PACKAGES, ImplementationError, resolve
+from grader.implementation import ENV_VAR, PACKAGES, ImplementationError, resolve
 
 # A zip whose files add up to more than this is refused (a zip bomb, or a dataset zipped in);
 # so is a folder.
@@ -217,7 +217,8 @@ def _copy_regular(path: Path, dest: Path) -> bool:
 
 @contextlib.contextmanager
 def open_submission(spec: str | None):
-    """Resolve ``spec`` (``kata``, ``solutions``, a folder or a ``.zip``) to a Submission.
+    """Resolve ``spec`` (``kata``, ``solutions``, a folder or a ``.zip``; default
+    ``$NRK_IMPL``, else ``kata``) to a Submission.
 
     A zip is unpacked into a temporary folder that lives as long as the context.
 
@@ -226,7 +227,9 @@ def open_submission(spec: str | None):
     ImplementationError
         With what was expected.
     """
-    if spec in PACKAGES or spec is None:
+    if spec is None:
+        spec = os.environ.get(ENV_VAR) or "kata"  # as resolve() chooses
+    if spec in PACKAGES:
         impl = resolve(spec)
         yield Submission(impl.label, package=impl.package)
         return

@@ -44,6 +44,24 @@ def _student(folder: Path, extra: str = "") -> Path:
 
 
 # ------------------------------------------------------------------------- ingestion
+def test_a_submission_is_a_package_or_a_folder_and_nrk_impl_names_one(tmp_path, monkeypatch):
+    """``Submission``: what run_question takes; without a spec, ``$NRK_IMPL`` names it (a
+    folder is ingested like any other)."""
+    assert Submission("kata", package="kata").folder is None
+    assert Submission("sub", folder=str(tmp_path)).folder == tmp_path
+    with pytest.raises(ValueError, match="not both"):
+        Submission("x", package="kata", folder=tmp_path)
+    with pytest.raises(ValueError, match="not neither"):
+        Submission("x")
+    monkeypatch.setenv("NRK_IMPL", str(_student(tmp_path / "sub")))
+    with open_submission(None) as submission:
+        assert submission.package is None and (submission.folder / "nn.py").is_file()
+        assert submission.folder != (tmp_path / "sub").resolve()  # the private copy
+    monkeypatch.delenv("NRK_IMPL")
+    with open_submission(None) as submission:
+        assert submission.package == "kata"
+
+
 def test_a_folder_is_copied_once_with_regular_files_and_folders_only(tmp_path):
     sub = _student(tmp_path / "sub")
     os.mkfifo(sub / "x.py")  # would hang a reader
