@@ -378,6 +378,9 @@ class ProgressRecorder:
             },
         )
         record["duration"] += report.duration
+        for key, value in report.user_properties:
+            if key == "verdict":  # a graded check's own (name, outcome, message)
+                record["verdict"] = value
         if getattr(report, "nrk_not_implemented", False):
             record.update(outcome=NOT_IMPLEMENTED, message=report.nrk_message)
         elif getattr(report, "nrk_hidden", False):

@@ -127,6 +127,8 @@ def run(check, request, tmp_path) -> None:
 
         shims.install()
     outcome, message = verdict(check, impl, tmp_path)
+    # the raw verdict, for --results-json (the mutant table scores it as the grader does)
+    request.node.user_properties.append(("verdict", [check.name, outcome, message]))
     if outcome == "error" and message.startswith(HIDDEN_PREFIX):
         raise Hidden(message.removeprefix(HIDDEN_PREFIX))  # reported HIDDEN
     if outcome == "not implemented":

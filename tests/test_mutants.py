@@ -2,14 +2,14 @@
 
 Each variant of ``tests/mutants/catalog.py`` is written to a complete flat-layout folder
 (its nn.py, its own other files, the solutions' run_q2.py, run_q3.py, run_q5.py where it has
-none; the project's util.py) and, in two subprocesses run concurrently by a few workers:
-
-* the self-check (the graded checks of ``tests/test_graded_checks.py``, the question-marked
-  tests of ``tests/test_nn_*.py``, ``test_run_q2.py``, Q1, and ``test_run_q3.py``,
-  ``test_q4.py``/``test_run_q4.py``, ``test_run_q5.py`` when the entry has rows of those
-  questions) runs with the derandomised ``ci`` hypothesis profile;
-* the grader's checks of its rows run in one process (``mutants/grade_rows.py``: in-process
-  verdicts, the grader's scoring; checks bound to NIST36 left out, like the slow tier).
+none; the project's util.py), and its self-check runs in a subprocess (a few at a time): the
+graded checks of ``tests/test_graded_checks.py``, the question-marked tests of
+``tests/test_nn_*.py``, ``test_run_q2.py``, Q1, and ``test_run_q3.py``,
+``test_q4.py``/``test_run_q4.py``, ``test_run_q5.py`` when the entry has rows of those
+questions, with the derandomised ``ci`` hypothesis profile. The grader's side of the table is
+the grader's scoring (``mutants/grade_rows.py`` ``score_rows``, ``score_question``) of the
+verdicts those graded checks recorded, the grader's checks of each row (checks bound to
+NIST36 left out, like the slow tier): every check runs once, its verdict read by both sides.
 
 ``test_checks_judge_the_variant``: a mutant fails at least one self-check test of each
 question that should catch it (with the teaching message, where the catalog names one); an
@@ -45,6 +45,7 @@ from mutants.catalog import (
     materialise,
     source,
 )
+from mutants.grade_rows import score_rows
 
 from grader.questions import BY_MARKER, QUESTIONS
 
@@ -93,21 +94,6 @@ def rows_of(name: str) -> list[str]:
     return [q for q in rows if q in SCORED]
 
 
-def _grade_run(impl: str, rows, skip, out: Path) -> dict:
-    """The grader's rows for ``impl`` (``mutants/grade_rows.py`` in a subprocess)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NRK_IMPL", "PYTEST_ADDOPTS")}
-    command = [sys.executable, str(HERE / "grade_rows.py"), impl, str(out), ",".join(rows)]
-    for name in skip:
-        command += ["--skip", name]
-    proc = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
-    )
-    assert proc.returncode == 0 and out.exists(), (
-        f"grading {impl} failed:\n{(proc.stdout + proc.stderr)[-4000:]}"
-    )
-    return json.loads(out.read_text(encoding="utf-8"))
-
-
 def _check_run(impl: str, markers, results: Path, files=CHECK_FILES, skip=()) -> dict:
     """Run the checks of ``markers`` on ``impl``, less the graded checks named in ``skip``
     (left out of the grader's side too); return the records and the process's output."""
@@ -142,6 +128,9 @@ def _check_run(impl: str, markers, results: Path, files=CHECK_FILES, skip=()) ->
     }
     if results.exists():
         records = json.loads(results.read_text(encoding="utf-8"))["tests"]
+        # the graded checks' own verdicts: the grader's side of the table scores them
+        run["verdicts"] = {r["verdict"][0]: tuple(r["verdict"][1:]) for r in records
+                           if r.get("verdict")}  # fmt: skip
         # graded checks the grader leaves out for this code (not provided): as in its rows
         run["records"] = [r for r in records if r["outcome"] != "left out"]
     return run
@@ -174,8 +163,10 @@ def _run_both(name: str, folder: Path) -> dict:
     impl, markers, skip = _launch(name, folder)
     rows = rows_of(name)
     run = _check_run(impl, markers, folder / f"{name}.json", _files(rows), skip)
-    if not (name == "solutions" and not (ROOT / "solutions" / "nn.py").exists()):
-        run["grades"] = _grade_run(impl, rows, skip, folder / f"{name}.grades.json")
+    try:  # the grader's scores of the verdicts the self-check's graded checks made
+        run["grades"] = score_rows(run.get("verdicts", {}), rows, skip)
+    except LookupError as exc:
+        run["grades_error"] = f"{exc}: the self-check did not run that graded check"
     return run
 
 
@@ -263,6 +254,7 @@ def test_selfcheck_and_grader_agree(check_runs, entry):
         pytest.skip("student release: no solutions/")
     run = check_runs[entry].result()
     assert run["records"], f"the self-check did not run on {entry}:\n{run['output']}"
+    assert "grades" in run, run.get("grades_error")
     variant = BY_NAME.get(entry)
     grades = variant.grades if variant else {}
     table, problems = [], []
