@@ -228,6 +228,11 @@ def _budget_statement(limits) -> str:
     )
     if limits.time_factor != 1:
         text += f" (the checks' budgets times {limits.time_factor:g} on this grader)"
+    if (getattr(limits, "machine_factor", None) or 1) > 1:
+        text += (
+            f" (and times {limits.machine_factor:g}: this machine ran the grader's reference "
+            "workload that much slower than the machine the budgets were set on)"
+        )
     if getattr(limits, "max_check_seconds", None) is not None:
         text += f", and no check more than {limits.max_check_seconds:g} s"
     return (

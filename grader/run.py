@@ -6,6 +6,7 @@ which do not import each other.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from pathlib import Path
@@ -24,6 +25,7 @@ def preload() -> None:
 
     Image.init()  # every image plugin, not on first use
 
+    import grader.calibration  # noqa: F401
     import grader.checks  # noqa: F401
     import grader.grade  # noqa: F401
     import grader.html_report  # noqa: F401
@@ -65,6 +67,10 @@ def grade_one(
     from grader.submission import open_submission
 
     limits = limits or Limits()
+    if limits.machine_factor is None:  # this machine's speed, before any submission runs
+        from grader.calibration import machine_factor
+
+        limits = dataclasses.replace(limits, machine_factor=machine_factor())
     start = time.monotonic()
     result, error, mode_line = None, "", ""
     try:

@@ -132,14 +132,22 @@ class Limits:
     file_mb: int = 1024
     output_kb: int = 64  # printed output kept (the tail)
     time_factor: float = 1.0  # multiplies every check's budget (slow graders, --time-factor)
+    # this machine's speed against the reference machine's (grader.calibration), timed at
+    # grader start: None until then (1)
+    machine_factor: float | None = None
     max_check_seconds: float | None = None  # caps any one check's budget (--timeout)
     tmp_mb: int = 512  # the sandbox's /tmp and scratch folder (RAM), each
     shm_mb: int = 256  # the sandbox's /dev/shm (PyTorch DataLoader workers pass batches there)
     sandbox: str = "auto"  # auto | require (bubblewrap or refuse) | reduced (--no-sandbox)
 
+    @property
+    def scale(self) -> float:
+        """What every budget is multiplied by: ``time_factor`` times ``machine_factor``."""
+        return self.time_factor * (self.machine_factor or 1.0)
+
     def budget(self, check: Check) -> float:
         """CPU seconds ``check`` may use under these limits."""
-        seconds = check.budget * self.time_factor
+        seconds = check.budget * self.scale
         if self.max_check_seconds is not None:
             seconds = min(seconds, self.max_check_seconds)
         return seconds
@@ -774,12 +782,10 @@ class _Run:
         # where each check's files go when the child reports it done (out of its reach)
         self.taken = taken if taken is not None else jobdir.parent / "taken"
         self.budgets = {i: limits.budget(checks[i]) for i in pending}
-        self.startup = STARTUP_SECONDS * limits.time_factor
-        self.cpu_cap = STARTUP_SECONDS + 2.0 * sum(self.budgets.values())
+        self.startup = STARTUP_SECONDS * limits.scale
+        self.cpu_cap = self.startup + 2.0 * sum(self.budgets.values())
         # the whole child, whatever it claims: start-up plus every check's budget (wall)
-        self.deadline = WALL_FACTOR * (
-            STARTUP_SECONDS * limits.time_factor + sum(self.budgets.values())
-        )
+        self.deadline = WALL_FACTOR * (STARTUP_SECONDS * limits.scale + sum(self.budgets.values()))
 
     # ----------------------------------------------------------------- the command line
     def _job(self, progress_fd: int, ack_fd: int) -> dict:

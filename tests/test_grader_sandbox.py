@@ -401,18 +401,17 @@ def get_random_batches(x, y, batch_size):
 @pytest.mark.slow
 def test_a_slow_correct_batching_gets_full_marks_next_to_a_cpu_hog(tmp_path):
     """Issue 11: the same code, the same grade under load. The budgets are CPU time, so
-    busy neighbours (one hog per core) slow the check's wall clock, not its verdict. The
-    real budgets (180 s for the 10,800 rows): CPU time itself grows when neighbours compete
-    for memory bandwidth (a loaded 2-core machine measured over 90 s for this loop), and the
-    generous budget is what absorbs that."""
+    a busy neighbour (a CPU hog) slows the check's wall clock, not its verdict. The
+    real budgets (180 s for the 10,800 rows, times the machine's factor): CPU time itself grows
+    when neighbours compete for memory bandwidth, and on a slower machine; the grader's
+    calibration (grader.calibration, tests/test_calibration.py) scales the budgets for that."""
     from grader.__main__ import grade_one, select
+    from grader.calibration import machine_factor
 
-    hogs = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range(os.cpu_count() or 2)
-    ]
+    # One hog, as the issue puts it: another grading job on a 2-core machine.
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        # The premise: next to the hogs, this code needs well under its 180 s of CPU.
+        # The premise: next to the hog, this code needs well under its 180 s of CPU.
         # Estimated from half the rows (44 MB, past the caches; the cost grows with N
         # squared): where other jobs saturate the memory bandwidth, or virtual cores share a
         # physical one, CPU time itself inflates, and the test has nothing to show.
@@ -422,14 +421,13 @@ def test_a_slow_correct_batching_gets_full_marks_next_to_a_cpu_hog(tmp_path):
         start = time.process_time()
         namespace["get_random_batches"](rows, rows[:, :36], 64)
         estimate = 4 * (time.process_time() - start)
-        if estimate > 0.6 * 180:
+        if estimate > 0.6 * 180 * machine_factor():
             pytest.skip(f"memory contention: the loop would need about {estimate:.0f} s of CPU")
         sub = _student(tmp_path / "slow", SLOW_BATCHES)
         result, error = grade_one(str(sub), select("2.4"), Limits())
     finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
+        hog.kill()
+        hog.wait()
     assert not error
     (score,) = result.scores
     assert score.score == score.max_score, score.feedback
