@@ -25,8 +25,10 @@ from pathlib import Path
 from .blas import OPENBLAS_OVERRIDES, clean_environment
 
 HERE = Path(__file__).resolve().parent
-ALL_SECTIONS = ("training", "growth", "q2", "q4", "install", "suite", "blas", "q6", "sandbox")
-DEFAULT_SECTIONS = ("training", "growth", "q2", "q4", "install", "blas", "sandbox")
+ALL_SECTIONS = (
+    "training", "growth", "q2", "q4", "install", "suite", "blas", "q6", "sandbox", "calibration",
+)  # fmt: skip
+DEFAULT_SECTIONS = ("training", "growth", "q2", "q4", "install", "blas", "sandbox", "calibration")
 REEXEC_MARKER = "NRK_BENCHMARKS_UNSET"  # JSON of the settings removed before re-executing
 
 
@@ -216,6 +218,7 @@ def main(argv=None):
     os.environ.setdefault("MPLBACKEND", "Agg")
     from . import (
         blas,
+        calibration,
         growth,
         install_size,
         q2_checker,
@@ -271,6 +274,9 @@ def main(argv=None):
             records += q6_data.run(quick=quick)
         elif section == "sandbox":
             records += sandbox.run(args.repeat, args.warmup)
+        elif section == "calibration":
+            # each round runs the student's loop three times (seconds each): 3 rounds at most
+            records += calibration.run(min(args.repeat, 3), args.warmup, quick=quick)
     context["load_end"] = load_average()
     json_path = Path(args.json)
     if args.q6 and json_path.is_file():  # keep the other sections' last results

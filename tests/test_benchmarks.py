@@ -7,6 +7,7 @@
 * the peak estimate's arithmetic and the report's rendering on made-up records.
 """
 
+import contextlib
 import copy
 import json
 import os
@@ -270,6 +271,63 @@ def test_the_sandbox_section_reports_overhead_and_memory_against_their_targets()
     assert "sandbox.startup.overhead" not in {
         r["name"] for r in sandbox.records(None, 1.0, None, "sandbox: reduced (x)", 5)
     }
+
+
+def test_the_calibration_section_records_each_condition_and_how_the_scaling_tracks_load(
+    monkeypatch,
+):
+    """The records' names, units and arithmetic, on made-up CPU times (no hog, no timing)."""
+    from benchmarks import calibration
+    from benchmarks.__main__ import ALL_SECTIONS, DEFAULT_SECTIONS
+    from grader.calibration import REFERENCE_CPU_SECONDS as ref
+
+    assert "calibration" in ALL_SECTIONS and "calibration" in DEFAULT_SECTIONS
+    workload = {"idle": ref, "cpu_hog": ref, "memory_hog": 1.3 * ref}
+    loop = {"idle": 2.0, "cpu_hog": 2.0, "memory_hog": 3.0}
+    now, order = {}, []
+
+    @contextlib.contextmanager
+    def fake_neighbour(condition):
+        now["condition"] = condition
+        order.append(condition)
+        yield None
+
+    monkeypatch.setattr(calibration, "neighbour", fake_neighbour)
+    monkeypatch.setattr(calibration, "workload_seconds", lambda: workload[now["condition"]])
+    monkeypatch.setattr(calibration, "np_delete_seconds", lambda rows: loop[now["condition"]])
+    by_name = {r["name"]: r for r in calibration.run(repeat=2, warmup=0)}
+    assert order == list(calibration.CONDITIONS) * 2, "the conditions in turn, each round"
+    expected = {
+        f"calibration.{kind}.{condition}"
+        for kind in ("factor", "workload", "np_delete")
+        for condition in ("idle", "cpu_hog", "memory_hog")
+    } | {"calibration.tracks.cpu_hog", "calibration.tracks.memory_hog"}
+    assert set(by_name) == expected
+    for record in by_name.values():
+        assert RECORD_KEYS <= set(record)
+        assert (record["target"] is None) == (record["met"] is None), record
+    assert by_name["calibration.workload.idle"]["unit"] == "s"
+    assert by_name["calibration.np_delete.memory_hog"]["unit"] == "s"
+    assert by_name["calibration.np_delete.memory_hog"]["ratio"] == pytest.approx(1.5)
+    assert by_name["calibration.factor.idle"]["value"] == 1.0
+    assert by_name["calibration.factor.memory_hog"]["value"] == pytest.approx(1.3)
+    # the workload grew 1.3x while the student's loop grew 1.5x: the scaling falls short
+    short = by_name["calibration.tracks.memory_hog"]
+    assert short["value"] == pytest.approx(1.3 / 1.5, abs=1e-3) and short["met"] is False
+    assert short["target"] == f">= {calibration.TRACKS_TARGET:g}"
+    assert by_name["calibration.tracks.cpu_hog"]["value"] == 1.0
+    assert by_name["calibration.tracks.cpu_hog"]["met"] is True
+
+
+@pytest.mark.parametrize("condition", ["cpu_hog", "memory_hog"])
+def test_the_calibration_sections_hog_is_killed_even_when_the_measurement_fails(condition):
+    from benchmarks import calibration
+
+    with pytest.raises(RuntimeError, match="measurement failed"):
+        with calibration.neighbour(condition) as hog:
+            assert hog.poll() is None, "the hog runs during the block"
+            raise RuntimeError("measurement failed")
+    assert hog.returncode is not None, "no process left behind"
 
 
 # ----------------------------------------------------------------------------- Q6 bars (--q6)

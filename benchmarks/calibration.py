@@ -1,0 +1,218 @@
+"""How well the grader's calibration (``grader.calibration``, issue 11 point 4) tracks load.
+
+The grader times a small reference workload when it starts and multiplies every check's CPU
+budget by how much slower it ran than on the reference machine. Here the workload and a
+student's slow but correct batching loop (``np.delete`` one random row at a time, the issue's
+example; a student-style fixture, copied here) are timed in CPU seconds under three conditions,
+in turn, so that a shared machine's drifting load falls on every condition alike:
+
+* ``idle``: nothing of ours running beside them;
+* ``cpu_hog``: next to one process spinning ``while True: pass``;
+* ``memory_hog``: next to one process copying a 128 MB array in a loop (memory bandwidth).
+
+Records, per condition:
+
+* ``calibration.workload.<condition>``: CPU seconds of ``grader.calibration.measure()``
+  (itself the median of its runs), median over the repeats;
+* ``calibration.factor.<condition>``: the ``machine_factor`` that measure gives (>= 1);
+* ``calibration.np_delete.<condition>``: CPU seconds of the batching loop on 2700 rows of
+  1024, median over the repeats;
+* ``calibration.tracks.<condition>`` (hogs only): (workload ratio to idle) / (np_delete ratio
+  to idle), target >= 0.9: the budgets' scaling grows (nearly) as much as the student's loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .common import load_average, log, result
+
+CONDITIONS = ("idle", "cpu_hog", "memory_hog")
+TRACKS_TARGET = 0.9
+ROWS, QUICK_ROWS, COLUMNS, BATCH = 2700, 1350, 1024, 64
+
+# The neighbours. Each says "ready" once it is at work (the memory hog after its arrays are
+# allocated and touched), so that no measurement starts before its neighbour does.
+HOGS = {
+    "cpu_hog": "print('ready', flush=True)\nwhile True:\n    pass\n",
+    "memory_hog": (
+        "import numpy as np\n"
+        "a = np.ones(16 << 20)  # 128 MB\n"
+        "b = np.empty_like(a)\n"
+        "np.copyto(b, a)\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    np.copyto(b, a)\n"
+    ),
+}
+
+# A student's slow but correct Q3.1 batching, as submitted (the issue's example: np.delete
+# copies the remaining rows for every row drawn).
+SLOW_BATCHES = """
+def get_random_batches(x, y, batch_size):
+    batches = []
+    while len(x) > 0:
+        bx, by = [], []
+        for _ in range(min(batch_size, len(x))):
+            i = np.random.randint(len(x))
+            bx.append(x[i])
+            by.append(y[i])
+            x = np.delete(x, i, axis=0)
+            y = np.delete(y, i, axis=0)
+        batches.append((np.array(bx), np.array(by)))
+    return batches
+"""
+
+
+@contextlib.contextmanager
+def neighbour(condition):
+    """Run the block next to the condition's hog process (none for ``idle``); the hog is
+    killed and reaped on the way out, whatever happens in the block."""
+    if condition not in HOGS:
+        yield None
+        return
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    hog = subprocess.Popen(
+        [sys.executable, "-c", HOGS[condition]],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    try:
+        line = hog.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"the {condition} process did not start (exit {hog.poll()})")
+        yield hog
+    finally:
+        hog.kill()
+        hog.wait()
+        hog.stdout.close()
+
+
+def np_delete_seconds(rows=ROWS):
+    """CPU seconds of the student's batching loop on ``rows`` rows of 1024 (same draws each
+    time)."""
+    namespace = {"np": np}
+    exec(SLOW_BATCHES, namespace)
+    x = np.random.default_rng(0).random((rows, COLUMNS))
+    np.random.seed(0)
+    start = time.process_time()
+    namespace["get_random_batches"](x, x[:, :36], BATCH)
+    return time.process_time() - start
+
+
+def workload_seconds():
+    """CPU seconds of the grader's calibration workload (``grader.calibration.measure``)."""
+    from grader.calibration import measure
+
+    return measure()
+
+
+def factor_of(workload_s):
+    """The ``machine_factor`` the grader would use after measuring ``workload_s``."""
+    from grader.calibration import REFERENCE_CPU_SECONDS
+
+    return max(1.0, round(workload_s / REFERENCE_CPU_SECONDS, 2))
+
+
+def _one_blas_thread():
+    """numpy's BLAS at one thread, as on the reference machine (where threadpoolctl is)."""
+    try:
+        import threadpoolctl
+    except ImportError:  # pragma: no cover - threadpoolctl is in the test extras
+        return contextlib.nullcontext()
+    return threadpoolctl.threadpool_limits(1, user_api="blas")
+
+
+def measure_all(repeat=5, warmup=1, rows=ROWS):
+    """Workload and loop CPU seconds per condition: the conditions in turn, ``repeat`` rounds;
+    each round starts and kills its hogs. Returns ``{condition: {"workload": [...],
+    "np_delete": [...], "load": [...]}}``."""
+    seen = {c: {"workload": [], "np_delete": [], "load": []} for c in CONDITIONS}
+    with _one_blas_thread():
+        for _ in range(warmup):
+            np_delete_seconds(rows // 10)
+        for round_ in range(max(1, repeat)):
+            for condition in CONDITIONS:
+                with neighbour(condition):
+                    workload = workload_seconds()
+                    loop = np_delete_seconds(rows)
+                seen[condition]["workload"].append(workload)
+                seen[condition]["np_delete"].append(loop)
+                seen[condition]["load"].append(load_average())
+                log(
+                    f"  round {round_ + 1}, {condition}: workload {workload:.3f} s, "
+                    f"np.delete loop {loop:.2f} s of CPU"
+                )
+    return seen
+
+
+def records(seen, rows=ROWS) -> list[dict]:
+    """The section's records from :func:`measure_all`'s measurements."""
+    med = {c: {k: statistics.median(v) for k, v in seen[c].items() if k != "load"} for c in seen}
+    idle = med["idle"]
+    out = []
+    for condition in CONDITIONS:
+        m = med[condition]
+        n = len(seen[condition]["workload"])
+        runs = f"median of {n} (calibration.measure() each, itself a median)"
+        work_ratio = m["workload"] / idle["workload"]
+        loop_ratio = m["np_delete"] / idle["np_delete"]
+        beside = "alone" if condition == "idle" else f"next to one {condition.replace('_', ' ')}"
+        out.append(
+            result(
+                f"calibration.factor.{condition}",
+                factor_of(m["workload"]),
+                "x",
+                note=f"machine_factor from the workload's {m['workload']:.3f} s {beside}",
+            )
+        )
+        out.append(
+            result(
+                f"calibration.workload.{condition}",
+                round(m["workload"], 4),
+                "s",
+                ratio=None if condition == "idle" else work_ratio,
+                vs=None if condition == "idle" else "idle",
+                note=f"CPU seconds of grader.calibration's workload {beside}; {runs}",
+            )
+        )
+        out.append(
+            result(
+                f"calibration.np_delete.{condition}",
+                round(m["np_delete"], 3),
+                "s",
+                ratio=None if condition == "idle" else loop_ratio,
+                vs=None if condition == "idle" else "idle",
+                note=f"CPU seconds of a student's np.delete batching on {rows} rows of "
+                f"{COLUMNS} {beside}; median of {n}",
+            )
+        )
+        if condition != "idle":
+            tracks = work_ratio / loop_ratio
+            out.append(
+                result(
+                    f"calibration.tracks.{condition}",
+                    round(tracks, 3),
+                    "x",
+                    target=f">= {TRACKS_TARGET:g}",
+                    met=bool(tracks >= TRACKS_TARGET),
+                    note=f"the workload grew {work_ratio:.2f}x, the student's loop "
+                    f"{loop_ratio:.2f}x (each against idle); loads "
+                    + ", ".join(f"{x:g}" for x in seen[condition]["load"] if x is not None),
+                )
+            )
+    return out
+
+
+def run(repeat=5, warmup=1, quick=False) -> list[dict]:
+    rows = QUICK_ROWS if quick else ROWS
+    return records(measure_all(repeat, warmup, rows), rows)
