@@ -98,26 +98,28 @@ def neighbour(condition):
 # faults (system time: a quarter to a half of the loop's CPU here when the process is fresh,
 # almost none once its heap has grown) count as they do there.
 LOOP_SCRIPT = (
-    "import sys, time\n"
+    "import os, sys\n"
     "import numpy as np\n"
     + SLOW_BATCHES
     + f"x = np.random.default_rng(0).random((int(sys.argv[1]), {COLUMNS}))\n"
     "np.random.seed(0)\n"
-    "start = time.process_time()\n"
+    "start = os.times()\n"
     f"get_random_batches(x, x[:, :36], {BATCH})\n"
-    "print(time.process_time() - start)\n"
+    "end = os.times()\n"
+    "print(end.user - start.user, end.system - start.system)\n"
 )
 
 
 def np_delete_seconds(rows=ROWS):
-    """CPU seconds (user + system) of the student's batching loop on ``rows`` rows of 1024 in
-    a fresh process with one BLAS thread (the same draws each time)."""
+    """CPU seconds of the student's batching loop on ``rows`` rows of 1024 in a fresh process
+    with one BLAS thread (the same draws each time): ``(user, system)``."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.run(
         [sys.executable, "-c", LOOP_SCRIPT, str(rows)],
         capture_output=True, text=True, env=env, timeout=600, check=True,
     )  # fmt: skip
-    return float(proc.stdout.split()[-1])
+    user, system = proc.stdout.split()[-2:]
+    return float(user), float(system)
 
 
 def workload_seconds():
@@ -146,8 +148,9 @@ def _one_blas_thread():
 def measure_all(repeat=5, warmup=1, rows=ROWS):
     """Workload and loop CPU seconds per condition: the conditions in turn (rotated each
     round), ``repeat`` rounds; each round starts and kills its hogs. Returns
-    ``{condition: {"workload": [...], "np_delete": [...], "load": [...]}}``."""
-    seen = {c: {"workload": [], "np_delete": [], "load": []} for c in CONDITIONS}
+    ``{condition: {"workload": [...], "np_delete": [...], "system": [...], "load": [...]}}``
+    (``np_delete``: user + system seconds; ``system``: the system part)."""
+    seen = {c: {"workload": [], "np_delete": [], "system": [], "load": []} for c in CONDITIONS}
     with _one_blas_thread():
         for _ in range(warmup):  # the files read, the caches warm
             np_delete_seconds(rows // 10)
@@ -156,13 +159,15 @@ def measure_all(repeat=5, warmup=1, rows=ROWS):
             for condition in CONDITIONS[round_ % 3 :] + CONDITIONS[: round_ % 3]:
                 with neighbour(condition):
                     workload = workload_seconds()
-                    loop = np_delete_seconds(rows)
+                    user, system = np_delete_seconds(rows)
+                loop = user + system
                 seen[condition]["workload"].append(workload)
                 seen[condition]["np_delete"].append(loop)
+                seen[condition]["system"].append(system)
                 seen[condition]["load"].append(load_average())
                 log(
                     f"  round {round_ + 1}, {condition}: workload {workload:.3f} s, "
-                    f"np.delete loop {loop:.2f} s of CPU"
+                    f"np.delete loop {loop:.2f} s of CPU ({system:.2f} s system)"
                 )
     return seen
 
@@ -175,7 +180,10 @@ def records(seen, rows=ROWS) -> list[dict]:
     for condition in CONDITIONS:
         m = med[condition]
         n = len(seen[condition]["workload"])
-        runs = f"median of {n} (calibration.measure() each, itself a median)"
+        each = {
+            k: ", ".join(f"{x:.3g}" for x in seen[condition][k]) for k in ("workload", "np_delete")
+        }
+        runs = f"median of {n} (calibration.measure() each, itself a median): {each['workload']}"
         work_ratio = m["workload"] / idle["workload"]
         loop_ratio = m["np_delete"] / idle["np_delete"]
         beside = "alone" if condition == "idle" else f"next to one {condition.replace('_', ' ')}"
@@ -204,8 +212,9 @@ def records(seen, rows=ROWS) -> list[dict]:
                 "s",
                 ratio=None if condition == "idle" else loop_ratio,
                 vs=None if condition == "idle" else "idle",
-                note=f"CPU seconds of a student's np.delete batching (a fresh process) on "
-                f"{rows} rows of {COLUMNS} {beside}; median of {n}",
+                note=f"CPU seconds (user + system) of a student's np.delete batching (a fresh "
+                f"process) on {rows} rows of {COLUMNS} {beside}; median of {n}: {each['np_delete']}"
+                f"; system time (page faults) {m['system']:.2f} s of it",
             )
         )
         if condition != "idle":

@@ -294,7 +294,9 @@ def test_the_calibration_section_records_each_condition_and_how_the_scaling_trac
 
     monkeypatch.setattr(calibration, "neighbour", fake_neighbour)
     monkeypatch.setattr(calibration, "workload_seconds", lambda: workload[now["condition"]])
-    monkeypatch.setattr(calibration, "np_delete_seconds", lambda rows: loop[now["condition"]])
+    monkeypatch.setattr(
+        calibration, "np_delete_seconds", lambda rows: (loop[now["condition"]] - 0.5, 0.5)
+    )
     by_name = {r["name"]: r for r in calibration.run(repeat=2, warmup=0)}
     assert order == ["idle", "cpu_hog", "memory_hog", "cpu_hog", "memory_hog", "idle"], (
         "the conditions in turn, one further on each round"
@@ -311,6 +313,7 @@ def test_the_calibration_section_records_each_condition_and_how_the_scaling_trac
     assert by_name["calibration.workload.idle"]["unit"] == "s"
     assert by_name["calibration.np_delete.memory_hog"]["unit"] == "s"
     assert by_name["calibration.np_delete.memory_hog"]["ratio"] == pytest.approx(1.5)
+    assert "system time (page faults) 0.50 s" in by_name["calibration.np_delete.idle"]["note"]
     assert by_name["calibration.factor.idle"]["value"] == 1.0
     assert by_name["calibration.factor.memory_hog"]["value"] == pytest.approx(1.3)
     # the workload grew 1.3x while the student's loop grew 1.5x: the scaling falls short
