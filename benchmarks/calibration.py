@@ -186,7 +186,11 @@ def records(seen, rows=ROWS) -> list[dict]:
         runs = f"median of {n} (calibration.measure() each, itself a median): {each['workload']}"
         work_ratio = m["workload"] / idle["workload"]
         loop_ratio = m["np_delete"] / idle["np_delete"]
-        beside = "alone" if condition == "idle" else f"next to one {condition.replace('_', ' ')}"
+        beside = (
+            "with no hog of ours"
+            if condition == "idle"
+            else f"next to one {condition.replace('_', ' ')}"
+        )
         out.append(
             result(
                 f"calibration.factor.{condition}",
@@ -219,6 +223,16 @@ def records(seen, rows=ROWS) -> list[dict]:
         )
         if condition != "idle":
             tracks = work_ratio / loop_ratio
+            # the same ratio within each round (its conditions ran minutes apart at most)
+            paired = [
+                (w / wi) / (lo / li)
+                for w, wi, lo, li in zip(
+                    seen[condition]["workload"],
+                    seen["idle"]["workload"],
+                    seen[condition]["np_delete"],
+                    seen["idle"]["np_delete"],
+                )
+            ]
             out.append(
                 result(
                     f"calibration.tracks.{condition}",
@@ -227,7 +241,9 @@ def records(seen, rows=ROWS) -> list[dict]:
                     target=f">= {TRACKS_TARGET:g}",
                     met=bool(tracks >= TRACKS_TARGET),
                     note=f"the workload grew {work_ratio:.2f}x, the student's loop "
-                    f"{loop_ratio:.2f}x (each against idle); loads "
+                    f"{loop_ratio:.2f}x (each against idle); round by round "
+                    + ", ".join(f"{x:.2f}" for x in paired)
+                    + "; loads "
                     + ", ".join(f"{x:g}" for x in seen[condition]["load"] if x is not None),
                 )
             )

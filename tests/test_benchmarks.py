@@ -320,6 +320,7 @@ def test_the_calibration_section_records_each_condition_and_how_the_scaling_trac
     short = by_name["calibration.tracks.memory_hog"]
     assert short["value"] == pytest.approx(1.3 / 1.5, abs=1e-3) and short["met"] is False
     assert short["target"] == f">= {calibration.TRACKS_TARGET:g}"
+    assert "round by round 0.87, 0.87;" in short["note"]
     assert by_name["calibration.tracks.cpu_hog"]["value"] == 1.0
     assert by_name["calibration.tracks.cpu_hog"]["met"] is True
 
