@@ -180,6 +180,9 @@ def records(seen, rows=ROWS) -> list[dict]:
     for condition in CONDITIONS:
         m = med[condition]
         n = len(seen[condition]["workload"])
+        loads = [x for x in seen[condition]["load"] if x is not None]
+        # the load while this condition was measured, not when the records are written
+        load = {"load": statistics.median(loads)} if loads else {}
         each = {
             k: ", ".join(f"{x:.3g}" for x in seen[condition][k]) for k in ("workload", "np_delete")
         }
@@ -197,6 +200,7 @@ def records(seen, rows=ROWS) -> list[dict]:
                 factor_of(m["workload"]),
                 "x",
                 note=f"machine_factor from the workload's {m['workload']:.3f} s {beside}",
+                **load,
             )
         )
         out.append(
@@ -207,6 +211,7 @@ def records(seen, rows=ROWS) -> list[dict]:
                 ratio=None if condition == "idle" else work_ratio,
                 vs=None if condition == "idle" else "idle",
                 note=f"CPU seconds of grader.calibration's workload {beside}; {runs}",
+                **load,
             )
         )
         out.append(
@@ -219,6 +224,7 @@ def records(seen, rows=ROWS) -> list[dict]:
                 note=f"CPU seconds (user + system) of a student's np.delete batching (a fresh "
                 f"process) on {rows} rows of {COLUMNS} {beside}; median of {n}: {each['np_delete']}"
                 f"; system time (page faults) {m['system']:.2f} s of it",
+                **load,
             )
         )
         if condition != "idle":
@@ -244,7 +250,11 @@ def records(seen, rows=ROWS) -> list[dict]:
                     f"{loop_ratio:.2f}x (each against idle); round by round "
                     + ", ".join(f"{x:.2f}" for x in paired)
                     + "; loads "
-                    + ", ".join(f"{x:g}" for x in seen[condition]["load"] if x is not None),
+                    + ", ".join(f"{x:g}" for x in loads),
+                    rounds=[round(x, 3) for x in paired],
+                    workload_ratio=round(work_ratio, 3),
+                    np_delete_ratio=round(loop_ratio, 3),
+                    **load,
                 )
             )
     return out

@@ -297,6 +297,8 @@ def test_the_calibration_section_records_each_condition_and_how_the_scaling_trac
     monkeypatch.setattr(
         calibration, "np_delete_seconds", lambda rows: (loop[now["condition"]] - 0.5, 0.5)
     )
+    load = {"idle": 1.0, "cpu_hog": 2.0, "memory_hog": 3.0}
+    monkeypatch.setattr(calibration, "load_average", lambda: load[now["condition"]])
     by_name = {r["name"]: r for r in calibration.run(repeat=2, warmup=0)}
     assert order == ["idle", "cpu_hog", "memory_hog", "cpu_hog", "memory_hog", "idle"], (
         "the conditions in turn, one further on each round"
@@ -321,6 +323,15 @@ def test_the_calibration_section_records_each_condition_and_how_the_scaling_trac
     assert short["value"] == pytest.approx(1.3 / 1.5, abs=1e-3) and short["met"] is False
     assert short["target"] == f">= {calibration.TRACKS_TARGET:g}"
     assert "round by round 0.87, 0.87;" in short["note"]
+    # each record's load is the load while its condition was measured
+    assert by_name["calibration.workload.idle"]["load"] == 1.0 and short["load"] == 3.0
+    context = {"machine": {"cores": 2}}
+    (finding,) = [f for f in report.findings(list(by_name.values()), context) if "calibration" in f]
+    assert "`calibration.tracks.memory_hog` (0.87)" in finding and "loop took 1.50x" in finding
+    assert "workload 1.30x" in finding and "straddle" not in finding
+    noisy = {**short, "rounds": [0.7, 1.0]}
+    (finding,) = [f for f in report.findings([noisy], context) if "calibration" in f]
+    assert "round by round 0.70 to 1.00" in finding and "straddle the target" in finding
     assert by_name["calibration.tracks.cpu_hog"]["value"] == 1.0
     assert by_name["calibration.tracks.cpu_hog"]["met"] is True
 
