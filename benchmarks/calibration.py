@@ -68,6 +68,16 @@ def get_random_batches(x, y, batch_size):
 """
 
 
+def _die_with_parent():  # pragma: no cover - runs in the hog, between fork and exec
+    """Linux: the hog gets SIGKILL when this process dies, even if it is killed itself (no
+    ``finally`` then)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 @contextlib.contextmanager
 def neighbour(condition):
     """Run the block next to the condition's hog process (none for ``idle``); the hog is
@@ -82,6 +92,7 @@ def neighbour(condition):
         stdin=subprocess.DEVNULL,
         env=env,
         text=True,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
     try:
         line = hog.stdout.readline()

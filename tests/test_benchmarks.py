@@ -347,6 +347,41 @@ def test_the_calibration_sections_hog_is_killed_even_when_the_measurement_fails(
     assert hog.returncode is not None, "no process left behind"
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_calibration_sections_hog_dies_with_a_killed_benchmark():
+    """Killed outright (no ``finally``), the benchmark still leaves no hog behind."""
+    import signal
+    import time
+
+    script = (
+        "import time\n"
+        "from benchmarks import calibration\n"
+        "with calibration.neighbour('cpu_hog') as hog:\n"
+        "    print(hog.pid, flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    bench = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        hog_pid = int(bench.stdout.readline())
+    finally:
+        bench.send_signal(signal.SIGKILL)
+        bench.wait()
+        bench.stdout.close()
+    for _ in range(100):  # the kernel signals the hog as its parent dies; reaped by init
+        try:
+            state = Path(f"/proc/{hog_pid}/stat").read_text().split(")")[-1].split()[0]
+        except FileNotFoundError:
+            break
+        if state == "Z":  # dead, not yet reaped
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(hog_pid, signal.SIGKILL)
+        pytest.fail("the hog outlived the benchmark that started it")
+
+
 # ----------------------------------------------------------------------------- Q6 bars (--q6)
 def _q6_records_by_name(records):
     return {r["name"]: r for r in records}
