@@ -282,6 +282,13 @@ def python_dirs() -> list[Path]:
     for p in site.getsitepackages():
         if Path(p).is_dir():
             dirs.add(Path(p).resolve())
+    # package folders a .pth file or PYTHONPATH adds (a virtualenv sharing another
+    # environment's PyTorch): the child's Python reads the same .pth and needs them too
+    for p in sys.path:
+        path = Path(p)
+        if ({"site-packages", "dist-packages"} & set(path.parts) and path.is_dir()
+                and not _inside(path.resolve(), ROOT)):  # fmt: skip
+            dirs.add(path.resolve())
     top = sorted(dirs, key=lambda p: len(p.parts))
     kept: list[Path] = []
     for d in top:
