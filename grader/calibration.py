@@ -23,11 +23,11 @@ REFERENCE_CPU_SECONDS = 0.14
 RUNS = 3
 
 
-# What it may miss (python -m benchmarks --only calibration, 4 runs at load 4-6 on 2 cores):
+# What it may miss (python -m benchmarks --only calibration, 5 runs at load 4-6 on 2 cores):
 # next to a memory-bandwidth hog a student's np.delete loop in a fresh process took 1.09-1.28x
 # its CPU time, much of the growth system time (page faults on its fresh 11 MB arrays), while
-# this workload, which reuses its arrays, took 0.92-1.27x. Noisy at that load; see
-# docs/benchmarks.md before changing it.
+# this workload, which reuses its arrays, took 0.91-1.27x (under 1 in 4 runs). Noisy at that
+# load; see docs/benchmarks.md before changing it.
 def _workload(big: np.ndarray, scratch: np.ndarray) -> None:
     for _ in range(4):  # memory-bound: 64 MB each way, past every cache
         np.copyto(scratch, big)
