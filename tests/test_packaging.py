@@ -470,7 +470,7 @@ def _run_readme(folder: Path, commands: list[str], log: Path, timeout: float) ->
     script = ["set -e"]
     for i, command in enumerate(commands):
         shown = shlex.quote(command)
-        script += [f"echo '>>> [{i}]' {shown}", command, f"echo '<<< [{i}] ok'"]
+        script += [f"echo '>>> [{i}]' {shown}", command, f"echo '<<< [{i}] ok' at $SECONDS s"]
     proc = subprocess.run(
         ["bash", "-c", "\n".join(script)],
         # PIP_NO_COMPILE: no byte-compiling of every installed file (scipy, matplotlib ...);
