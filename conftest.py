@@ -156,11 +156,36 @@ def pytest_ignore_collect(collection_path, config):
 GRADED_CHECKS = "test_graded_checks.py"
 
 
+# The full grade of the solutions through the grader (every question in its sandbox, full
+# marks asserted) trains every end-to-end check once. Where it runs, the in-process copies of
+# the costliest trainings on the same solutions are left out of the run: the autoencoder
+# (Q5.2-Q5.3.2, one training) and Q6.1.2's CNN. The in-process path of end-to-end checks stays
+# covered by Q3's training and Q6.1.1's, which still run here.
+FULL_GRADE = "tests/test_grader.py::test_solutions_score_full_marks"
+TRAINED_IN_THE_FULL_GRADE = ("5.2", "5.3.1", "5.3.2", "6.1.2")
+
+
+def _trained_in_the_full_grade(config, items):
+    """Whether an item is a graded check of the solutions that the full grade in this run
+    already trains (see :data:`TRAINED_IN_THE_FULL_GRADE`)."""
+    if config.nrk_impl.package != "solutions" or not any(i.nodeid == FULL_GRADE for i in items):
+        return lambda item: False
+
+    def duplicated(item) -> bool:
+        if item.path.name != GRADED_CHECKS or "slow" not in item.keywords:
+            return False
+        check = getattr(getattr(item, "callspec", None), "params", {}).get("check")
+        return check is not None and check.question in TRAINED_IN_THE_FULL_GRADE
+
+    return duplicated
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config, items):
     _deselect(config, items, lambda item: not _maintainer_run(config) and _project_test(item))
     if not config.getoption("--run-slow"):
         _deselect(config, items, lambda item: "slow" in item.keywords)
+    _deselect(config, items, _trained_in_the_full_grade(config, items))
     for item in items:
         group = _shared_work_group(item)
         if group and not item.get_closest_marker("xdist_group"):

@@ -151,3 +151,32 @@ def test_one_question_loads_only_its_own_graded_checks():
 )
 def test_selects_evaluates_the_expression_on_a_tests_markers(expression, markers, selected):
     assert selects(expression, markers) is selected
+
+
+def _collected(*args) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", "--run-slow",
+         "--impl=solutions", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {line for line in proc.stdout.splitlines() if "::" in line}
+
+
+@pytest.mark.slow
+def test_only_the_full_grade_of_the_solutions_stands_in_for_their_costliest_graded_checks():
+    """The autoencoder's and Q6.1.2's end-to-end graded checks of the solutions leave the run
+    only where the full grade (which trains them through the grader) is in it; Q3's and Q6.1.1's
+    stay, and nothing else is left out."""
+    alone = _collected("tests/test_graded_checks.py")
+    with_grade = _collected("tests/test_graded_checks.py", "tests/test_grader.py")
+    left_out = alone - with_grade
+    assert {n.split("[")[1].split("-")[0] for n in left_out} == {
+        "q5_2",
+        "q5_3_1",
+        "q5_3_2",
+        "q6_1_2",
+    }, sorted(left_out)
+    assert len(left_out) == 5, sorted(left_out)  # the end-to-end ones only
+    assert any("q3_1-training-on-nist36" in n for n in with_grade)
+    assert any("q6_1_1-train-fc" in n for n in with_grade)
