@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.calibration import SLOW_BATCHES  # the slow, correct np.delete batching
 from grader.check import Check, Fail
 from grader.checks import CHECKS
 from grader.sandbox import (
@@ -380,22 +381,6 @@ def test_the_reduced_mode_is_in_the_table_results_and_report(tmp_path):
 
 
 # ------------------------------------------------------------------------- load (issue 11)
-SLOW_BATCHES = """
-def get_random_batches(x, y, batch_size):
-    # correct but slow: draws one random row at a time and deletes it (np.delete copies the
-    # rest each time: about 45 s of CPU for 10,800 rows of 1024)
-    batches = []
-    while len(x) > 0:
-        bx, by = [], []
-        for _ in range(min(batch_size, len(x))):
-            i = np.random.randint(len(x))
-            bx.append(x[i])
-            by.append(y[i])
-            x = np.delete(x, i, axis=0)
-            y = np.delete(y, i, axis=0)
-        batches.append((np.array(bx), np.array(by)))
-    return batches
-"""
 
 
 @pytest.mark.slow
