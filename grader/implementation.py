@@ -154,11 +154,10 @@ class Implementation:
         """Forget the flat modules this implementation imported (``sys.modules`` and
         ``sys.path``), so another flat folder can be loaded in the same process. A package
         implementation keeps its modules: their names are qualified."""
-        if self.folder is not None:
-            folder = self.folder.resolve()
+        if self.folder is not None:  # its modules' files sit at the folder's top
             for name, module in list(sys.modules.items()):
                 file = getattr(module, "__file__", None)
-                if file and Path(file).resolve().parent == folder:
+                if file and Path(file).parent == self.folder:
                     del sys.modules[name]
             sys.path[:] = [p for p in sys.path if p != str(self.folder)]
         if self.package is not None or self.folder is not None:

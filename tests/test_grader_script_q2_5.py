@@ -13,6 +13,7 @@ the judges are also tested on values made here (fast tier).
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -355,3 +356,29 @@ def test_the_scripts_plt_show_never_blocks(tmp_path, monkeypatch):
         matplotlib.use(before, force=True)
     assert "error" not in out, out.get("error")
     assert chosen.lower() == "agg"
+
+
+def test_a_script_that_asks_for_a_window_or_waits_still_returns(tmp_path, monkeypatch):
+    """A script that picks an interactive backend itself, pauses on its figure and shows it
+    blocking: nothing opens, nothing waits, the Q2.5 values still come back."""
+    import matplotlib
+
+    waited = []
+    real_sleep = time.sleep
+    monkeypatch.setattr(time, "sleep", lambda seconds: waited.append(seconds) or real_sleep(0))
+    before = matplotlib.get_backend()
+    asks = (
+        "\nimport matplotlib\nmatplotlib.use('TkAgg')\nimport matplotlib.pyplot as plt\n"
+        "plt.switch_backend('TkAgg')\nplt.plot([0, 1])\nplt.pause(30)\nplt.show(block=True)\n"
+    )
+    folder = _folder(tmp_path, "asks", SCRIPT.read_text(encoding="utf-8") + asks)
+    impl = resolve(str(folder))
+    try:  # each of Q2.5's script checks, its task in this process (the grader's round trip)
+        verdicts = {c.name: verdict(c, impl, tmp_path) for c in script_q2_5.CHECKS}
+    finally:
+        impl.unload()
+        chosen = matplotlib.get_backend()
+        matplotlib.use(before, force=True)
+    assert all(v == ("passed", "") for v in verdicts.values()), verdicts
+    assert chosen.lower() == "agg"
+    assert sum(waited) < 1, f"the script waited {sum(waited):.0f} s"

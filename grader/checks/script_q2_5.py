@@ -27,6 +27,9 @@ Q2.5's question module lists :data:`CHECKS` beside its own.
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import numpy as np
 
 from grader.check import Check, Fail
@@ -203,22 +206,41 @@ class _Frame:
         self.f_locals = namespace
 
 
+@contextlib.contextmanager
+def _off_screen():
+    """While the script runs, nothing it draws opens a window or waits: matplotlib's Agg
+    backend, whatever the environment (MPLBACKEND) or an earlier import chose, and the calls
+    that would show, wait or change the backend (plt.show(), plt.pause(), matplotlib.use())
+    return at once. The script's figures are closed after it."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    os.environ["MPLBACKEND"] = "Agg"
+    matplotlib.use("Agg", force=True)
+    saved = [(plt, "show"), (plt, "pause"), (plt, "switch_backend"), (matplotlib, "use")]
+    saved = [(owner, name, getattr(owner, name)) for owner, name in saved]
+    for owner, name, _ in saved:
+        setattr(owner, name, _ignored)
+    try:
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+        plt.close("all")
+
+
+def _ignored(*args, **kwargs) -> None:
+    return None
+
+
 def script_task(sub, inputs):
     """Run the submission's run_q2.py as a script; return what its Q2.5 block left."""
     import builtins
-    import contextlib
     import io
-    import os
     import sys
 
     path = _script_path(sub)
     sub.load("nn")  # the submission's nn (and util) under the names the script imports
-    # Figures go to files, never a window: with Agg, the script's plt.show() returns at once,
-    # whatever backend the environment (MPLBACKEND) or an earlier import chose.
-    os.environ["MPLBACKEND"] = "Agg"
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
     np.random.seed(int(inputs["seed"]))
     namespace = {"__name__": "__main__", "__file__": str(path), "__builtins__": builtins}
     code = compile(path.read_text(encoding="utf-8", errors="replace"), str(path), "exec")
@@ -227,7 +249,7 @@ def script_task(sub, inputs):
     printed = io.StringIO()
     trace = _AfterTheCheck(code)
     try:
-        with contextlib.redirect_stdout(printed):
+        with contextlib.redirect_stdout(printed), _off_screen():
             sys.settrace(trace)
             try:
                 exec(code, namespace)
