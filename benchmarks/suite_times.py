@@ -23,7 +23,7 @@ PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 SOLUTIONS = [*PYTEST, "--impl", "solutions"]
 # as tox runs them (tox.ini): in parallel when pytest-xdist is installed
 XDIST = ["-n", "auto"] if importlib.util.find_spec("xdist") else []
-LOADSCOPE = ["--dist", "loadscope"] if XDIST else []  # a module's shared fixtures built once
+LOADGROUP = ["--dist", "loadgroup"] if XDIST else []  # as tox.ini: xdist_group tests share a worker
 DURATIONS = "--durations=20"  # the slowest tests, listed in the log (output only)
 
 
@@ -45,7 +45,7 @@ COMMANDS = (
     ("suite.one_question.complete", [*SOLUTIONS, "-m", "q2_2_2"], 3.0, "<= 3 s"),
     ("suite.selfcheck", [*PYTEST, *XDIST, "RELEASE_IGNORES"], 20.0, "<= 20 s"),
     ("suite.fast_tier", [*SOLUTIONS, *XDIST, DURATIONS], 30.0, "<= 30 s"),
-    ("suite.whole", [*SOLUTIONS, "--run-slow", *XDIST, *LOADSCOPE, DURATIONS], 360.0, "<= 6 min"),
+    ("suite.whole", [*SOLUTIONS, "--run-slow", *XDIST, *LOADGROUP, DURATIONS], 360.0, "<= 6 min"),
     ("suite.grade", [sys.executable, "-m", "grader", "--impl", "solutions"], 120.0, "<= 2 min"),
 )
 #: Which records time only pytest's collection: pytest's own figure, the wall time in the note

@@ -27,7 +27,8 @@ HIDDEN = "hidden"  # the student release cannot judge it: the final grade's hidd
 # The table's reason column is cut (at a word) past this many characters.
 REASON_CHARS = 160
 NEEDS_TORCH = "not gradable here: needs PyTorch (pip install -e '.[torch]')"
-_NO_TORCH = re.compile(r"^ModuleNotFoundError: No module named '(torch|torchvision)[.']")
+#: A task's error when PyTorch is absent from its process (Q6 is then "not gradable here").
+MISSING_TORCH = re.compile(r"^ModuleNotFoundError: No module named '(torch|torchvision)[.']")
 
 
 @dataclass
@@ -153,7 +154,7 @@ def _classified(question: Question, r: CheckResult) -> CheckResult:
     checks in a process without PyTorch are *not gradable here*."""
     if r.outcome == NOT_PROVIDED and r.message.startswith(NOT_SUBMITTED):
         r.outcome = NOT_SUBMITTED
-    elif question.id.startswith("6.") and r.outcome == FAILED and _NO_TORCH.match(r.message):
+    elif question.id.startswith("6.") and r.outcome == FAILED and MISSING_TORCH.match(r.message):
         r.outcome, r.message = NOT_GRADABLE, NEEDS_TORCH
     return r
 

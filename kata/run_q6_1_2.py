@@ -61,11 +61,7 @@ def train_cnn(epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=0, de
     random by up to 2 pixels) with Adam and a cosine learning-rate schedule, validating on
     the validation split (given).
 
-    Returns
-    -------
-    model : torch.nn.Module
-    history : dict
-        As ``q6_train.fit`` returns it.
+    Returns ``(model, history)``: the trained network and ``q6_train.fit``'s history.
     """
     seed_everything(seed)
     model = make_nist_cnn()

@@ -94,16 +94,8 @@ def train_cifar(
     """Train ``make_cifar_cnn`` on CIFAR-10's training split with Adam, measuring it on the
     test split after each epoch (given).
 
-    Returns
-    -------
-    model : torch.nn.Module
-    history : dict
-        As ``q6_train.fit`` returns it (``valid_*`` measured on the test split).
-
-    Raises
-    ------
-    DatasetMissing
-        As ``cifar10_datasets``.
+    Returns ``(model, history)`` as ``q6_train.fit_on_splits`` does (``valid_*`` measured on
+    the test split); raises ``DatasetMissing`` as ``cifar10_datasets`` does.
     """
     train, test = cifar10_datasets(root, download)
     return fit_on_splits(

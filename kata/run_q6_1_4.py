@@ -148,16 +148,8 @@ def train_scenes(
     """Train ``make_scene_cnn`` on the training split with Adam, measuring it on the test
     split after each epoch (given).
 
-    Returns
-    -------
-    model : torch.nn.Module
-    history : dict
-        As ``q6_train.fit`` returns it (``valid_*`` measured on the test split).
-
-    Raises
-    ------
-    DatasetMissing
-        As ``sun_datasets``.
+    Returns ``(model, history)`` as ``q6_train.fit_on_splits`` does (``valid_*`` measured on
+    the test split); raises ``DatasetMissing`` as ``sun_datasets`` does.
     """
     train, test = sun_datasets(root, image_size)
     return fit_on_splits(

@@ -43,11 +43,7 @@ def train_fc(epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=0, dev
     """Train ``make_fc_network`` on NIST36's training split with Adam, validating on its
     validation split (given).
 
-    Returns
-    -------
-    model : torch.nn.Module
-    history : dict
-        As ``q6_train.fit`` returns it.
+    Returns ``(model, history)``: the trained network and ``q6_train.fit``'s history.
     """
     seed_everything(seed)
     model = make_fc_network()

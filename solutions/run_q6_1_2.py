@@ -40,6 +40,12 @@ def nist36_images(x):
     return torch.as_tensor(x).reshape(-1, 32, 32).transpose(1, 2).unsqueeze(1)
 
 
+def _block(c_in, c_out, stride=1):
+    """Conv2d 3x3 (same padding at stride 1), BatchNorm2d, ReLU, MaxPool2d(2): the layers of one
+    stage of the solutions' CNNs (Q6.1.2 to Q6.2 reuse it)."""
+    return [nn.Conv2d(c_in, c_out, 3, stride, 1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
+
+
 def make_nist_cnn(n_classes=36):
     """Q6.1.2: a convolutional network for 1x32x32 images, of your design.
 
@@ -48,17 +54,8 @@ def make_nist_cnn(n_classes=36):
     torch.nn.Module
         Maps x of shape (N, 1, 32, 32) to logits of shape (N, n_classes) (no softmax).
     """
-
-    def block(c_in, c_out):
-        return [
-            nn.Conv2d(c_in, c_out, 3, padding=1),
-            nn.BatchNorm2d(c_out),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-        ]
-
     return nn.Sequential(
-        *block(1, 16), *block(16, 32), *block(32, 64),  # 64 x 4 x 4
+        *_block(1, 16), *_block(16, 32), *_block(32, 64),  # 64 x 4 x 4
         nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * 4 * 4, 128), nn.ReLU(),
         nn.Linear(128, n_classes),
     )  # fmt: skip
@@ -70,11 +67,7 @@ def train_cnn(epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE, seed=0, de
     random by up to 2 pixels) with Adam and a cosine learning-rate schedule, validating on
     the validation split (given).
 
-    Returns
-    -------
-    model : torch.nn.Module
-    history : dict
-        As ``q6_train.fit`` returns it.
+    Returns ``(model, history)``: the trained network and ``q6_train.fit``'s history.
     """
     seed_everything(seed)
     model = make_nist_cnn()

@@ -16,6 +16,7 @@ from torchvision import datasets, transforms
 from coursedata.scripts import run_script, training_parser
 
 from .q6_train import *
+from .run_q6_1_2 import _block
 
 CIFAR10_ENV = "NRK_CIFAR10_DIR"
 EPOCHS = 10
@@ -81,17 +82,8 @@ def make_cifar_cnn(n_classes=10):
     torch.nn.Module
         Maps x of shape (N, 3, 32, 32) to logits of shape (N, n_classes) (no softmax).
     """
-
-    def block(c_in, c_out):
-        return [
-            nn.Conv2d(c_in, c_out, 3, padding=1),
-            nn.BatchNorm2d(c_out),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-        ]
-
     return nn.Sequential(
-        *block(3, 16), *block(16, 32), *block(32, 64),  # 64 x 4 x 4: light for a CPU
+        *_block(3, 16), *_block(16, 32), *_block(32, 64),  # 64 x 4 x 4: light for a CPU
         nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * 4 * 4, 128), nn.ReLU(),
         nn.Linear(128, n_classes),
     )  # fmt: skip
@@ -105,16 +97,8 @@ def train_cifar(
     """Train ``make_cifar_cnn`` on CIFAR-10's training split with Adam, measuring it on the
     test split after each epoch (given).
 
-    Returns
-    -------
-    model : torch.nn.Module
-    history : dict
-        As ``q6_train.fit`` returns it (``valid_*`` measured on the test split).
-
-    Raises
-    ------
-    DatasetMissing
-        As ``cifar10_datasets``.
+    Returns ``(model, history)`` as ``q6_train.fit_on_splits`` does (``valid_*`` measured on
+    the test split); raises ``DatasetMissing`` as ``cifar10_datasets`` does.
     """
     train, test = cifar10_datasets(root, download)
     return fit_on_splits(

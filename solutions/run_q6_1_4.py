@@ -23,6 +23,7 @@ from coursedata.progress import bar as progress_bar
 from coursedata.scripts import run_script, training_parser
 
 from .q6_train import *
+from .run_q6_1_2 import _block
 
 SUN_ENV = "NRK_SUN_DIR"
 SPLITS = ("train", "test")
@@ -142,17 +143,8 @@ def make_scene_cnn(n_classes=8):
     torch.nn.Module
         Maps x of shape (N, 3, 64, 64) to logits of shape (N, n_classes) (no softmax).
     """
-
-    def block(c_in, c_out):
-        return [
-            nn.Conv2d(c_in, c_out, 3, padding=1),
-            nn.BatchNorm2d(c_out),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-        ]
-
     return nn.Sequential(
-        *block(3, 16), *block(16, 32), *block(32, 64), *block(64, 128),  # 128 x 4 x 4
+        *_block(3, 16), *_block(16, 32), *_block(32, 64), *_block(64, 128),  # 128 x 4 x 4
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(128, n_classes),
     )  # fmt: skip
 
@@ -165,16 +157,8 @@ def train_scenes(
     """Train ``make_scene_cnn`` on the training split with Adam, measuring it on the test
     split after each epoch (given).
 
-    Returns
-    -------
-    model : torch.nn.Module
-    history : dict
-        As ``q6_train.fit`` returns it (``valid_*`` measured on the test split).
-
-    Raises
-    ------
-    DatasetMissing
-        As ``sun_datasets``.
+    Returns ``(model, history)`` as ``q6_train.fit_on_splits`` does (``valid_*`` measured on
+    the test split); raises ``DatasetMissing`` as ``sun_datasets`` does.
     """
     train, test = sun_datasets(root, image_size)
     return fit_on_splits(

@@ -22,6 +22,7 @@ from torchvision import datasets, models, transforms
 from coursedata.scripts import run_script, training_parser
 
 from .q6_train import *
+from .run_q6_1_2 import _block
 
 FLOWERS_ENV = "NRK_FLOWERS17_DIR"
 SPLITS = ("train", "val", "test")
@@ -164,17 +165,8 @@ def make_flowers_cnn(n_classes=17):
     torch.nn.Module
         Maps x of shape (N, 3, 224, 224) to logits of shape (N, n_classes) (no softmax).
     """
-
-    def block(c_in, c_out, stride=1):
-        return [
-            nn.Conv2d(c_in, c_out, 3, stride, 1),
-            nn.BatchNorm2d(c_out),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-        ]
-
     return nn.Sequential(
-        *block(3, 16, stride=2), *block(16, 32), *block(32, 64), *block(64, 128),  # 128 x 7 x 7
+        *_block(3, 16, stride=2), *_block(16, 32), *_block(32, 64), *_block(64, 128),  # 128 x 7 x 7
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(128, n_classes),
     )  # fmt: skip
 

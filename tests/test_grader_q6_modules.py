@@ -30,7 +30,7 @@ class NoTorch:  # this interpreter has no PyTorch
 sys.meta_path.insert(0, NoTorch())
 from grader.checks import question_checks
 from grader.questions import QUESTIONS
-from grader.scoring import _NO_TORCH
+from grader.scoring import MISSING_TORCH
 
 for name in MODULES:
     importlib.import_module("grader.checks." + name)
@@ -44,7 +44,7 @@ except ModuleNotFoundError as exc:
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision", "solutions")
                 or m in ("grader.oracle", "coursedata.q4_reference"))
 print(json.dumps({"checks": checks, "loaded": loaded, "raised": raised,
-                  "not_gradable": bool(_NO_TORCH.match(raised))}))
+                  "not_gradable": bool(MISSING_TORCH.match(raised))}))
 """
 
 

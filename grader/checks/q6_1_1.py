@@ -20,12 +20,10 @@ from grader.check import Check, Fail, array, number
 from grader.checks.q6_common import (
     Bar,
     cross_entropy,
-    curves,
-    judge_accuracy,
     judge_custom,
-    judge_history,
     judge_logits,
     seeded,
+    training_checks,
     training_inputs,
 )
 from grader.checks.q6_data import nist36_valid_labels
@@ -374,12 +372,7 @@ CHECKS = [
     Check("6.1.1", "evaluate: mean loss and accuracy over all samples, in eval mode, no gradients",
           0.5, evaluate_task, judge_evaluate, loop_inputs(11, 4, 0.0, 613), budget=120,
           modules=_LOOP),
-    Check("6.1.1", f"train_fc reaches {FC_BAR.min_acc:.0%} validation accuracy on NIST36 "
-          f"({FC_BAR.epochs} epochs)", 1.5,
-          fc_training_task, judge_accuracy(nist36_valid_labels, FC_WHAT, FC_BAR),
-          training_inputs(FC_BAR), budget=900, modules=_FC,
-          figures=curves("q6_1_1", "Q6.1.1 fully connected network, NIST36")),
-    Check("6.1.1", "the training history is plausible and agrees with the trained network", 0.5,
-          fc_training_task, judge_history(nist36_valid_labels, _NIST),
-          training_inputs(FC_BAR), budget=900, modules=_FC),
+    *training_checks("6.1.1", "train_fc", FC_BAR, "NIST36", (1.5, 0.5), fc_training_task,
+                     nist36_valid_labels, training_inputs(FC_BAR), 900, _FC,
+                     ("q6_1_1", "Q6.1.1 fully connected network, NIST36"), what=FC_WHAT),
 ]  # fmt: skip

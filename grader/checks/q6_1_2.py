@@ -13,12 +13,10 @@ import coursedata
 from grader.check import Check, Fail, array, close, number
 from grader.checks.q6_common import (
     Bar,
-    curves,
     image_batch_inputs,
-    judge_accuracy,
     judge_cnn,
-    judge_history,
     seeded,
+    training_checks,
     training_inputs,
 )
 from grader.checks.q6_data import nist36_valid_labels
@@ -115,12 +113,7 @@ CHECKS = [
     Check("6.1.2", "make_nist_cnn maps 1x32x32 images to 36 logits with convolutions", 1,
           nist_cnn_task, judge_cnn("make_nist_cnn", 4, 36, (2, 10)),
           image_batch_inputs((1, 32, 32)), budget=120, modules=("run_q6_1_2",)),
-    Check("6.1.2", f"train_cnn reaches {CNN_BAR.min_acc:.0%} validation accuracy on NIST36 "
-          f"({CNN_BAR.epochs} epochs)", 2,
-          cnn_training_task, judge_accuracy(nist36_valid_labels, "train_cnn", CNN_BAR),
-          training_inputs(CNN_BAR), budget=1200, modules=_TRAIN,
-          figures=curves("q6_1_2", "Q6.1.2 CNN, NIST36")),
-    Check("6.1.2", "the training history is plausible and agrees with the trained network", 1,
-          cnn_training_task, judge_history(nist36_valid_labels, CNN_BAR.split),
-          training_inputs(CNN_BAR), budget=1200, modules=_TRAIN),
+    *training_checks("6.1.2", "train_cnn", CNN_BAR, "NIST36", (2, 1), cnn_training_task,
+                     nist36_valid_labels, training_inputs(CNN_BAR), 1200, _TRAIN,
+                     ("q6_1_2", "Q6.1.2 CNN, NIST36")),
 ]  # fmt: skip

@@ -12,11 +12,9 @@ from grader.check import Check
 from grader.checks.q6_common import (
     PROVISIONAL,
     Bar,
-    curves,
     image_batch_inputs,
-    judge_accuracy,
     judge_cnn,
-    judge_history,
+    training_checks,
     training_inputs,
 )
 from grader.checks.q6_data import cifar10_available, cifar10_root, cifar10_test_labels
@@ -60,12 +58,8 @@ CHECKS = [
           cifar_cnn_task, judge_cnn("make_cifar_cnn", 4, 10, (2, 4)),
           image_batch_inputs((3, 32, 32)), budget=120, modules=("run_q6_1_3",),
           available=cifar10_available),
-    Check("6.1.3", f"train_cifar reaches {CIFAR_BAR.min_acc:.0%} test accuracy on CIFAR-10 "
-          f"({CIFAR_BAR.epochs} epochs)", 3,
-          cifar_training_task, judge_accuracy(cifar_labels, "train_cifar", CIFAR_BAR),
-          _INPUTS, budget=2400, modules=_TRAIN, available=cifar10_available,
-          figures=curves("q6_1_3", "Q6.1.3 CNN, CIFAR-10 (validation = test split)")),
-    Check("6.1.3", "the training history is plausible and agrees with the trained network", 1,
-          cifar_training_task, judge_history(cifar_labels, CIFAR_BAR.split),
-          _INPUTS, budget=2400, modules=_TRAIN, available=cifar10_available),
+    *training_checks("6.1.3", "train_cifar", CIFAR_BAR, "CIFAR-10", (3, 1), cifar_training_task,
+                     cifar_labels, _INPUTS, 2400, _TRAIN,
+                     ("q6_1_3", "Q6.1.3 CNN, CIFAR-10 (validation = test split)"),
+                     available=cifar10_available),
 ]  # fmt: skip

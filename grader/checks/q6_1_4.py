@@ -19,11 +19,9 @@ from grader.check import Check, Fail, array, number
 from grader.checks.q6_common import (
     PROVISIONAL,
     Bar,
-    curves,
     image_batch_inputs,
-    judge_accuracy,
     judge_cnn,
-    judge_history,
+    training_checks,
     training_inputs,
 )
 from grader.checks.q6_data import sun_available, sun_labels, sun_root
@@ -153,12 +151,8 @@ CHECKS = [
           scene_cnn_task, judge_cnn("make_scene_cnn", 4, 8, (2, 5)),
           image_batch_inputs((3, 64, 64)), budget=120, modules=("run_q6_1_4",),
           available=sun_available),
-    Check("6.1.4", f"train_scenes reaches {SUN_BAR.min_acc:.0%} test accuracy on the scenes "
-          f"({SUN_BAR.epochs} epochs)", 5,
-          scenes_training_task, judge_accuracy(scene_labels, "train_scenes", SUN_BAR),
-          _INPUTS, budget=2400, modules=_TRAIN, available=sun_available,
-          figures=curves("q6_1_4", "Q6.1.4 CNN, SUN scenes (validation = test split)")),
-    Check("6.1.4", "the training history is plausible and agrees with the trained network", 2,
-          scenes_training_task, judge_history(scene_labels, SUN_BAR.split),
-          _INPUTS, budget=2400, modules=_TRAIN, available=sun_available),
+    *training_checks("6.1.4", "train_scenes", SUN_BAR, "the scenes", (5, 2),
+                     scenes_training_task, scene_labels, _INPUTS, 2400, _TRAIN,
+                     ("q6_1_4", "Q6.1.4 CNN, SUN scenes (validation = test split)"),
+                     available=sun_available),
 ]  # fmt: skip

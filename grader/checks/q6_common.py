@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.check import Fail, array, number
+from grader.check import Check, Fail, array, number
 from grader.checks.torchnets import HISTORY_KEYS
 
 #: Where a bar not yet measured on the real data says it comes from (docs/questions.md).
@@ -232,3 +232,24 @@ def curves(name, title):
         return [path]
 
     return figures
+
+
+def training_checks(
+    question, trains, bar: Bar, data, weights, task, labels_of, inputs, budget, modules,
+    figure, available=None, what=None,
+):  # fmt: skip
+    """A question's two end-to-end checks of its ``train_*`` function ``trains``: the trained
+    network reaches ``bar`` on ``data`` (weight ``weights[0]``, drawing ``figure``, a
+    ``(name, title)`` pair for :func:`curves`), and the returned history is plausible and
+    agrees with it (``weights[1]``). ``what`` names the training in the accuracy message
+    (default ``trains``)."""
+    split = bar.split.split()[-2]  # "validation" or "test"
+    common = dict(budget=budget, modules=modules, available=available)
+    return [
+        Check(question, f"{trains} reaches {bar.min_acc:.0%} {split} accuracy on {data} "
+              f"({bar.epochs} epochs)", weights[0],
+              task, judge_accuracy(labels_of, what or trains, bar), inputs,
+              figures=curves(*figure), **common),
+        Check(question, "the training history is plausible and agrees with the trained network",
+              weights[1], task, judge_history(labels_of, bar.split), inputs, **common),
+    ]  # fmt: skip
