@@ -311,6 +311,21 @@ def impl_module(request):
     return lambda name: _load(request, name)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Q6's checks run torch on one thread (``pytest.mark.usefixtures("one_torch_thread")``).
+    Their small tensors gain little from more, and on a busy machine torch's default (a thread
+    per core) oversubscribes the CPU: on 2 shared cores the same 15 epochs of Q6.1.1 took 172 s
+    with 2 threads and 31 s with 1. One thread also makes the slow checks' results more
+    reproducible."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def figures_dir(request, tmp_path_factory):
     """Where checks write the figures they produce: ``--figures-dir`` (the grader's output

@@ -123,15 +123,13 @@ def memorise(model, batches, max_rounds=150, lr=1e-3, target=0.1, check_every=5)
     return loss, acc, rounds
 
 
-def one_torch_thread():
-    """Body of an autouse fixture, ``yield from one_torch_thread()``: Q6's checks run torch on
-    one thread. Their small tensors gain little from more, and on a busy machine torch's
-    default (a thread per core) oversubscribes the CPU: on 2 shared cores the same 15 epochs
-    of Q6.1.1 took 172 s with 2 threads and 31 s with 1. One thread also makes the slow
-    checks' results more reproducible."""
-    import torch
+def pytorch_or_skip():
+    """``torch``, for the top of a Q6 test module: the module is skipped where PyTorch or
+    torchvision is not installed (Q1-Q5 need neither). Its tests run torch on one thread with
+    ``pytest.mark.usefixtures("one_torch_thread")`` (``conftest.py``)."""
+    import pytest
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    from grader.questions import NEEDS_PYTORCH
+
+    pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
+    return pytest.importorskip("torch", reason=NEEDS_PYTORCH)

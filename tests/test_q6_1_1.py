@@ -4,7 +4,7 @@ introduces, ``train_epoch`` and ``evaluate`` (q6_train.py)."""
 import copy
 
 import pytest
-from strategies import one_torch_thread, torch_batches
+from strategies import pytorch_or_skip, torch_batches
 
 from grader.checks.q6_1_1 import (
     A_COUNT,
@@ -30,18 +30,11 @@ from grader.checks.q6_1_1 import (
 )
 from grader.checks.q6_common import LOSS_NOT_LOWERED, NO_SOFTMAX, is_probabilities
 from grader.checks.torchnets import HISTORY_KEYS, batches, recorder
-from grader.questions import NEEDS_PYTORCH
 
-torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
-pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
+torch = pytorch_or_skip()
 nn, F = torch.nn, torch.nn.functional
 
-pytestmark = pytest.mark.q6_1_1
-
-
-@pytest.fixture(autouse=True)
-def _threads():
-    yield from one_torch_thread()
+pytestmark = [pytest.mark.q6_1_1, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")

@@ -2,21 +2,14 @@
 the end-to-end check needs CIFAR-10 itself and is not gradable without it."""
 
 import pytest
-from strategies import fake_image_batches, memorise, one_torch_thread
+from strategies import fake_image_batches, memorise, pytorch_or_skip
 
 from grader.checks.q6_common import NO_CONV
-from grader.questions import NEEDS_PYTORCH
 
-torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
-pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
+torch = pytorch_or_skip()
 nn = torch.nn
 
-pytestmark = pytest.mark.q6_1_3
-
-
-@pytest.fixture(autouse=True)
-def _threads():
-    yield from one_torch_thread()
+pytestmark = [pytest.mark.q6_1_3, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")

@@ -5,22 +5,15 @@ is not gradable without it."""
 import numpy as np
 import pytest
 from q6_fakes import write_sun
-from strategies import memorise, one_torch_thread, torch_batches
+from strategies import memorise, pytorch_or_skip, torch_batches
 
 from grader.checks.q6_1_4 import INTEGER_LABELS, SKIP_BLANK_LINES, SUN_PATHS
 from grader.checks.q6_common import N_CLASSES_HINT, NO_CONV
-from grader.questions import NEEDS_PYTORCH
 
-torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
-pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
+torch = pytorch_or_skip()
 nn = torch.nn
 
-pytestmark = pytest.mark.q6_1_4
-
-
-@pytest.fixture(autouse=True)
-def _threads():
-    yield from one_torch_thread()
+pytestmark = [pytest.mark.q6_1_4, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from q6_fakes import FLOWERS, write_flowers
-from strategies import memorise, one_torch_thread, torch_batches
+from strategies import memorise, pytorch_or_skip, torch_batches
 
 from grader.checks.q6_2 import (
     CHANGED_FROZEN,
@@ -26,18 +26,11 @@ from grader.checks.q6_2 import (
     first_names,
 )
 from grader.checks.q6_common import NO_CONV
-from grader.questions import NEEDS_PYTORCH
 
-torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
-pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
+torch = pytorch_or_skip()
 nn, F = torch.nn, torch.nn.functional
 
-pytestmark = pytest.mark.q6_2
-
-
-@pytest.fixture(autouse=True)
-def _threads():
-    yield from one_torch_thread()
+pytestmark = [pytest.mark.q6_2, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")

@@ -3,20 +3,12 @@
 
 import numpy as np
 import pytest
-from strategies import one_torch_thread
+from strategies import pytorch_or_skip
 
-from grader.questions import NEEDS_PYTORCH
-
-torch = pytest.importorskip("torch", reason=NEEDS_PYTORCH)
-pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
+torch = pytorch_or_skip()
 nn = torch.nn
 
-pytestmark = pytest.mark.q6_3
-
-
-@pytest.fixture(autouse=True)
-def _threads():
-    yield from one_torch_thread()
+pytestmark = [pytest.mark.q6_3, pytest.mark.usefixtures("one_torch_thread")]
 
 
 class RedGreenBlue(nn.Module):
