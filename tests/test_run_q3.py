@@ -293,18 +293,6 @@ def _script(module, *args):
     )  # fmt: skip
 
 
-# A fresh interpreter: slow tier (the fast tier checks the same in-process, tests/test_scripts.py)
-@pytest.mark.slow
-@pytest.mark.skipif(
-    'raise NotImplementedError("Q3.1 train")' not in (ROOT / "kata" / "run_q3.py").read_text(),
-    reason="kata's train is written: the script would train for real",
-)
-def test_untouched_kata_script_says_what_is_not_implemented(tmp_path):
-    proc = _script("kata.run_q3", "--out", str(tmp_path))
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "not implemented yet: Q" in proc.stderr
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not (ROOT / "solutions" / "run_q3.py").exists(), reason="no solutions/")
 def test_reference_script_writes_every_figure_and_the_weights(tmp_path):
