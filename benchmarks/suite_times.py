@@ -85,7 +85,7 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
             before = load_average()
             log(f"  {name}: {' '.join(command[1:])} (load {before}) ...")
             cpu_before = _children_cpu()
-            wall, (rc, summary) = timed(lambda c=command, f=logfile: _run(c, env, timeout, f))
+            wall, (rc, summary) = timed(lambda c=command, f=logfile: run_logged(c, env, timeout, f))
             cpu = _children_cpu() - cpu_before
         seconds = wall
         reported = PYTEST_SECONDS.search(summary)
@@ -126,7 +126,7 @@ def _children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(command, env, timeout, logfile):
+def run_logged(command, env, timeout, logfile):
     """Run ``command``; its exit code and last non-empty output line."""
     try:
         proc = subprocess.run(

@@ -202,11 +202,11 @@ def test_flops_per_epoch_counts_the_matrix_products():
 
 def test_suite_summary_is_the_test_runners_closing_line(tmp_path):
     script = "print('collected 3 items'); print('== 3 passed, 1 skipped in 0.1s =='); print('')"
-    rc, summary = suite_times._run(
+    rc, summary = suite_times.run_logged(
         [sys.executable, "-c", script], dict(os.environ), 60, tmp_path / "x.log"
     )
     assert (rc, summary) == (0, "3 passed, 1 skipped in 0.1s")
-    rc, summary = suite_times._run(
+    rc, summary = suite_times.run_logged(
         [sys.executable, "-c", "import sys; print('Total: 5/9'); print('bye'); sys.exit(2)"],
         dict(os.environ),
         60,
