@@ -216,7 +216,10 @@ def _off_screen():
     import matplotlib.pyplot as plt
 
     os.environ["MPLBACKEND"] = "Agg"
-    matplotlib.use("Agg", force=True)
+    # switch_backend itself, not matplotlib.use(): use() returns early when Agg is already the
+    # configured backend, and pyplot would then resolve its backend on the first figure through
+    # switch_backend, ignored below ('NoneType' object has no attribute 'FigureCanvas')
+    plt.switch_backend("Agg")
     saved = [(plt, "show"), (plt, "pause"), (plt, "switch_backend"), (matplotlib, "use")]
     saved = [(owner, name, getattr(owner, name)) for owner, name in saved]
     for owner, name, _ in saved:
