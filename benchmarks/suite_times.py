@@ -50,6 +50,15 @@ COMMANDS = (
 )
 #: Which records time only pytest's collection: pytest's own figure, the wall time in the note
 COLLECTION_ONLY = ("suite.one_question.collect",)
+#: The student's runs, timed as the README installs them for Q1-Q5: without PyTorch (hidden by
+#: ``no_torch/sitecustomize.py`` first on PYTHONPATH, for pytest-xdist's workers too)
+WITHOUT_PYTORCH = (
+    "suite.one_question.collect",
+    "suite.one_question.kata",
+    "suite.one_question.complete",
+    "suite.selfcheck",
+)
+NO_TORCH = Path(__file__).resolve().parent / "no_torch"
 
 
 def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
@@ -84,8 +93,14 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
                 command = [*command, "--out", tmp]
             before = load_average()
             log(f"  {name}: {' '.join(command[1:])} (load {before}) ...")
+            run_env, hidden = env, name in WITHOUT_PYTORCH
+            if hidden:
+                paths = [str(NO_TORCH), *filter(None, [env.get("PYTHONPATH")])]
+                run_env = env | {"PYTHONPATH": os.pathsep.join(paths)}
             cpu_before = _children_cpu()
-            wall, (rc, summary) = timed(lambda c=command, f=logfile: run_logged(c, env, timeout, f))
+            wall, (rc, summary) = timed(
+                lambda c=command, e=run_env, f=logfile: run_logged(c, e, timeout, f)
+            )
             cpu = _children_cpu() - cpu_before
         seconds = wall
         reported = PYTEST_SECONDS.search(summary)
@@ -104,7 +119,8 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
                 met=bool(ok and seconds <= target_s),
                 note=f"exit {rc}: {summary}; wall {wall:.1f} s, CPU {cpu:.1f} s (user + system, "
                 f"all processes); load {before} before; OPENBLAS_NUM_THREADS="
-                f"{env.get('OPENBLAS_NUM_THREADS', 'unset')}",
+                f"{env.get('OPENBLAS_NUM_THREADS', 'unset')}"
+                + ("; PyTorch hidden (the student's Q1-Q5 environment)" if hidden else ""),
                 wall_s=wall,
                 cpu_s=cpu,
                 rc=rc,

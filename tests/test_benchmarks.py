@@ -457,3 +457,19 @@ def test_q6_run_keeps_the_other_sections_results(tmp_path, monkeypatch):
     assert names[: len(kept)] == kept, "the other sections' last results are kept"
     assert "q6.stale.accuracy" not in names and "q6.cifar10.accuracy" in names
     assert after["context"]["q6_run"]["command"].startswith("python -m benchmarks --q6")
+
+
+def test_the_students_runs_are_timed_without_pytorch(tmp_path):
+    """The self-check rows run as the README installs Q1-Q5 (no PyTorch); the maintainers'
+    rows keep it."""
+    pytest.importorskip("torch")
+    probe = [sys.executable, "-c", "import torch"]
+    records = suite_times.run(
+        tmp_path,
+        commands=(
+            ("suite.selfcheck", probe, 20.0, "<= 20 s"),
+            ("suite.fast_tier", probe, 30.0, "<= 30 s"),
+        ),
+    )
+    assert {r["name"]: r["rc"] for r in records} == {"suite.selfcheck": 1, "suite.fast_tier": 0}
+    assert "PyTorch hidden" in records[0]["note"] and "PyTorch hidden" not in records[1]["note"]

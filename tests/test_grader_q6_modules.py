@@ -16,18 +16,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_TORCH = ROOT / "benchmarks" / "no_torch"  # its sitecustomize.py hides PyTorch
 Q6_MODULES = ("q6_1_1", "q6_1_2", "q6_1_3", "q6_1_4", "q6_2", "q6_common", "q6_data", "torchnets")
 ANSWERS = ("grader.oracle", "coursedata.q4_reference", "solutions")
 
+# run where PyTorch is hidden (benchmarks/no_torch/sitecustomize.py first on PYTHONPATH)
 PROBE = """
 import importlib, json, sys
 
-class NoTorch:  # this interpreter has no PyTorch
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "torchvision"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-sys.meta_path.insert(0, NoTorch())
+assert importlib.util.find_spec("torch") is None  # this interpreter has no PyTorch
 from grader.checks import question_checks
 from grader.questions import QUESTIONS
 from grader.scoring import MISSING_TORCH
@@ -59,7 +56,7 @@ def test_every_q6_question_has_its_module():
 
 
 def test_q6_check_modules_import_without_torch_or_answers():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(NO_TORCH), str(ROOT)]))
     code = f"MODULES = {Q6_MODULES!r}\n{PROBE}"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
