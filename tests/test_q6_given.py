@@ -7,13 +7,11 @@ the grader does not score them (an untouched kata would earn their points).
 """
 
 import importlib.util
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from running import run_module
 from strategies import pytorch_or_skip
 
 from coursedata.scripts import missing
@@ -176,15 +174,6 @@ def test_save_history_writes_the_numbers_and_the_curves(q6, tmp_path):
     assert "validation accuracy 0.500" in q6.summary(history)
 
 
-def _run(module, *args):
-    """``python -m module args`` with torch on one thread (see ``one_torch_thread``)."""
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env=os.environ | {"OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
-
-
 def test_untouched_kata_script_says_what_is_not_implemented(capsys, tmp_path):
     import kata.run_q6_1_1
 
@@ -194,12 +183,12 @@ def test_untouched_kata_script_says_what_is_not_implemented(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_scripts_run_as_modules(tmp_path):
-    proc = _run("kata.run_q6_1_1", "--epochs", "1", "--out", str(tmp_path))
+    proc = run_module("kata.run_q6_1_1", "--epochs", "1", "--out", str(tmp_path))
     assert proc.returncode == 1 and "not implemented yet: Q6.1.1" in proc.stderr, proc.stderr
     if importlib.util.find_spec("solutions") is None:
         return  # a student release
     for module in ("solutions.run_q6_1_1", "solutions.run_q6_1_2"):
-        proc = _run(module, "--epochs", "1", "--out", str(tmp_path))
+        proc = run_module(module, "--epochs", "1", "--out", str(tmp_path))
         assert proc.returncode == 0, proc.stderr
     names = {p.name for p in tmp_path.iterdir()}
     assert {"q6_1_1.json", "q6_1_1_curves.png", "q6_1_2.json", "q6_1_2_curves.png"} <= names

@@ -9,9 +9,6 @@ Q3.2-Q3.4 are written answers (figures): their helpers are checked here without 
 marker, so they count in no score.
 """
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +16,7 @@ import oracle
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from running import run_module
 from strategies import one_hot, seeds
 
 from coursedata import progress
@@ -285,18 +283,10 @@ def test_progress_bar_is_quiet_when_not_on_a_terminal(capsys, monkeypatch):
 
 
 # ----------------------------------------------------------------------------- the script
-def _script(module, *args):
-    env = os.environ | {"MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not (ROOT / "solutions" / "run_q3.py").exists(), reason="no solutions/")
 def test_reference_script_writes_every_figure_and_the_weights(tmp_path):
-    proc = _script("solutions.run_q3", "--epochs", "2", "--out", str(tmp_path))
+    proc = run_module("solutions.run_q3", "--epochs", "2", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "NIST36: using" in proc.stdout and "Q3.2 test accuracy" in proc.stdout
     figures = [

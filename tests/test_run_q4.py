@@ -14,8 +14,6 @@ Also here, not graded: the scorer on hand-made cases, the page generator, the gi
 
 import importlib.util
 import pickle
-import subprocess
-import sys
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +23,7 @@ import pytest
 from hypothesis import given, settings
 from pages import SAMPLE_PHOTOS, find_letters_cached, make_page
 from PIL import Image
+from running import run_module
 from strategies import seeds
 
 from coursedata import DataError, load_ground_truth, load_nist36
@@ -451,17 +450,10 @@ def test_without_saved_weights_the_classifier_is_the_reference(run_q4, tmp_path,
     assert not hasattr(run_q4, "train_quick_network")
 
 
-def _run(module, *args):
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("solutions") is None, reason="no solutions/")
 def test_reference_script_prints_the_text_and_the_table(tmp_path):
-    proc = _run("solutions.run_q4", "--weights", str(REFERENCE), "--out", str(tmp_path))
+    proc = run_module("solutions.run_q4", "--weights", str(REFERENCE), "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     for name in ("01_list", "02_letters", "03_haiku", "04_deep"):
         assert f"{name}.jpg" in proc.stdout
@@ -473,6 +465,6 @@ def test_reference_script_prints_the_text_and_the_table(tmp_path):
 # A fresh interpreter: slow tier (the fast tier checks the same in-process, tests/test_scripts.py)
 @pytest.mark.slow
 def test_untouched_kata_script_says_what_is_not_implemented(tmp_path):
-    proc = _run("kata.run_q4", "--weights", str(REFERENCE), "--out", str(tmp_path))
+    proc = run_module("kata.run_q4", "--weights", str(REFERENCE), "--out", str(tmp_path))
     assert proc.returncode == 1
     assert "not implemented yet: Q4.2 findLetters" in proc.stderr

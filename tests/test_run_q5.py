@@ -9,9 +9,6 @@ The settings, bars, tolerances and messages are the grader's (``grader/checks/q5
 ... ``q5_3_2.py``).
 """
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +16,7 @@ import oracle
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from running import run_module
 from strategies import one_hot, seeds
 
 from coursedata import CLASSES
@@ -348,18 +346,10 @@ def test_average_psnr_averages_the_images_not_the_pixels(run_q5):
 
 
 # ----------------------------------------------------------------------------- the script
-def _script(module, *args):
-    env = os.environ | {"MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not (ROOT / "solutions" / "run_q5.py").exists(), reason="no solutions/")
 def test_reference_script_writes_its_figures_and_the_psnr(tmp_path):
-    proc = _script("solutions.run_q5", "--epochs", "2", "--out", str(tmp_path))
+    proc = run_module("solutions.run_q5", "--epochs", "2", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "NIST36: using" in proc.stdout and "Q5.3.2 average PSNR" in proc.stdout
     for name in ("q5_2_loss.png", "q5_3_1_reconstructions.png"):

@@ -8,29 +8,23 @@ import sys
 from pathlib import Path
 
 import pytest
+from running import run_module
 
 from coursedata.scripts import missing, require, run_script, training_parser, use_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _run(module, *args):
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-
-
 @pytest.mark.skipif(importlib.util.find_spec("solutions") is None, reason="no solutions/")
 def test_reference_toy_experiment_prints_loss_and_accuracy():
-    proc = _run("solutions.run_q2", "--max-iters", "101", "--seed", "1")
+    proc = run_module("solutions.run_q2", "--max-iters", "101", "--seed", "1")
     assert proc.returncode == 0, proc.stderr
     assert "itr: 100" in proc.stdout and "Q2.4 final loss" in proc.stdout
     assert "Q2.5 total" in proc.stdout
 
 
 def test_untouched_kata_says_what_is_not_implemented():
-    proc = _run("kata.run_q2")
+    proc = run_module("kata.run_q2")
     assert proc.returncode == 1
     assert "not implemented yet: Q2.1.2 initialize_weights" in proc.stderr
 
@@ -45,7 +39,7 @@ def test_untouched_kata_script_says_what_is_not_implemented_in_a_fresh_interpret
 ):
     if f'raise NotImplementedError("{stub}")' not in (ROOT / "kata" / f"{module}.py").read_text():
         pytest.skip(f"kata's {stub.split()[-1]} is written: the script would train for real")
-    proc = _run(f"kata.{module}", "--out", str(tmp_path))
+    proc = run_module(f"kata.{module}", "--out", str(tmp_path))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "not implemented yet: Q" in proc.stderr
 
