@@ -461,16 +461,24 @@ def test_q6_run_keeps_the_other_sections_results(tmp_path, monkeypatch):
 
 def test_the_students_runs_are_timed_without_pytorch(tmp_path):
     """The self-check rows run as the README installs Q1-Q5 (no PyTorch); the maintainers'
-    rows keep it."""
+    rows keep it. A short row is the median of a few runs."""
     pytest.importorskip("torch")
     # exit 1 where PyTorch cannot be found (cheaper than importing it)
     probe = [sys.executable, "-c", "import importlib.util as u; exit(u.find_spec('torch') is None)"]
     records = suite_times.run(
         tmp_path,
         commands=(
-            ("suite.selfcheck", probe, 20.0, "<= 20 s"),
-            ("suite.fast_tier", probe, 30.0, "<= 30 s"),
+            ("selfcheck.all", probe, suite_times.SHORT_S, "short"),
+            ("suite.fast_tier", probe, suite_times.SHORT_S + 1, "long"),
         ),
     )
-    assert {r["name"]: r["rc"] for r in records} == {"suite.selfcheck": 1, "suite.fast_tier": 0}
+    assert {r["name"]: r["rc"] for r in records} == {"selfcheck.all": 1, "suite.fast_tier": 0}
     assert "PyTorch hidden" in records[0]["note"] and "PyTorch hidden" not in records[1]["note"]
+    assert f"median of {suite_times.SHORT_REPEATS} runs" in records[0]["note"]
+    assert "median" not in records[1]["note"]
+
+
+def test_the_student_and_maintainer_runs_are_two_sections():
+    names = [c[0] for c in suite_times.COMMANDS]
+    assert {n.split(".")[0] for n in names} == {"selfcheck", "suite"}
+    assert [c[0] for c in suite_times.STUDENT] == [n for n in names if n.startswith("selfcheck.")]
