@@ -340,6 +340,8 @@ def test_release_is_the_project_without_instructor_files(release):
         assert not [f for f in files if f.startswith(gone)], f"{gone} is in the release"
     assert {"tests/test_nn_softmax.py", "tests/test_conformance.py"} <= files  # the self-check
     assert {"README.md", "pyproject.toml", "conftest.py", "tox.ini", "kata/nn.py"} <= files
+    # the README's `python3 -m venv .venv` needs the name free (a stray file once went in)
+    assert not (folder / ".venv").exists(), "the release holds a .venv"
     shipped = {f for f in project_files(ROOT) if f.startswith(("kata/", "grader/", "data/"))}
     assert shipped - {f for f in shipped if f.startswith("grader/release/")} <= files
     # no reference answer under another name (util.py, the given file, is the same in both)
