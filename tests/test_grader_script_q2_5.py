@@ -387,7 +387,11 @@ def test_a_script_that_asks_for_a_window_or_waits_still_returns(tmp_path, monkey
 def test_a_script_that_draws_earns_q25s_points_in_the_graders_process(tmp_path):
     """The grader's child is a fresh process: pyplot's backend is not resolved yet when the
     script's first figure asks for it (an in-process test after other figures cannot see
-    this). A script that plots its training curve keeps Q2.5's points."""
-    draws = "\nimport matplotlib.pyplot as plt\nplt.figure()\nplt.plot([0, 1])\nplt.show()\n"
+    this). A script that plots its training curve, saves it to a file and shows it keeps
+    Q2.5's points (nothing blocks: a wait would run past the check's budget)."""
+    draws = (
+        "\nimport matplotlib.pyplot as plt\nplt.figure()\nplt.plot([0, 1])\n"
+        "plt.savefig('q2_4_loss.png')\nplt.show()\n"
+    )
     score = _grade(_folder(tmp_path, "draws", SCRIPT.read_text(encoding="utf-8") + draws))
     assert (score.score, score.max_score) == (5, 5), _table(score)

@@ -30,9 +30,20 @@ def q6(impl_module):
 
 
 def test_q6_tests_run_torch_on_one_thread():
-    """The Q6 modules' ``usefixtures("one_torch_thread")`` holds (a test module without it
-    oversubscribes 2 shared cores: 172 s against 31 s for Q6.1.1's 15 epochs)."""
-    assert torch.get_num_threads() == 1
+    """Every test module that needs PyTorch asks for one torch thread with
+    ``pytest.mark.usefixtures("one_torch_thread")`` (a module without it oversubscribes 2
+    shared cores: 172 s against 31 s for Q6.1.1's 15 epochs)."""
+    assert torch.get_num_threads() == 1  # this module's own
+    here = Path(__file__).resolve().parent
+    users = [p for p in sorted(here.glob("test_*.py")) if "= pytorch_or_skip()" in p.read_text()]
+    assert len(users) >= 7, [p.name for p in users]
+    for path in users:
+        marks = importlib.import_module(path.stem).pytestmark
+        marks = marks if isinstance(marks, list) else [marks]
+        assert any(m.name == "usefixtures" and "one_torch_thread" in m.args for m in marks), (
+            f"{path.name} runs torch on every core: add "
+            'pytest.mark.usefixtures("one_torch_thread") to its pytestmark'
+        )
 
 
 @pytest.fixture
