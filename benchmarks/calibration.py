@@ -19,6 +19,10 @@ Records, per condition:
   1024, median over the repeats;
 * ``calibration.tracks.<condition>`` (hogs only): (workload ratio to idle) / (np_delete ratio
   to idle), target >= 0.9: the budgets' scaling grows (nearly) as much as the student's loop.
+
+And once (full runs only): ``calibration.np_delete_grade.cpu_hog``, the points Q2.4 gives the
+student's loop on NIST36's 10,800 rows with the real budgets, next to one CPU hog (target: full
+marks).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ HOGS = {
 
 # A student's slow but correct Q2.4 get_random_batches, as submitted (issue 11's example:
 # np.delete copies the remaining rows for every row drawn; about 45 s for 10,800 rows of 1024 on
-# the machine the budgets were set on). tests/test_grader_sandbox.py grades it next to a hog.
+# the machine the budgets were set on). graded_next_to_hog grades it next to a hog.
 SLOW_BATCHES = """
 def get_random_batches(x, y, batch_size):
     batches = []
@@ -272,6 +276,50 @@ def records(seen, rows=ROWS) -> list[dict]:
     return out
 
 
+def graded_next_to_hog(folder) -> dict:
+    """Issue 11 at NIST36's scale, with the real budgets: the student's np.delete batching
+    (its nn.py the catalog's student submission, its run_q2.py the solutions') graded on Q2.4
+    next to one CPU hog. Record ``calibration.np_delete_grade.cpu_hog``: its points, target
+    full marks (a minute or two of CPU; the test suite's version caps the budget and uses a
+    faster loop, ``tests/test_grader_sandbox.py``)."""
+    from pathlib import Path
+
+    from grader.__main__ import grade_one, select
+    from grader.sandbox import Limits
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "tests"))
+    from mutants.catalog import STUDENT, add_solution_scripts
+
+    sub = Path(folder) / "np_delete"
+    sub.mkdir(parents=True, exist_ok=True)
+    (sub / "nn.py").write_text(STUDENT.read_text(encoding="utf-8") + "\n\n" + SLOW_BATCHES)
+    add_solution_scripts(sub)
+    with neighbour("cpu_hog"):
+        graded, error = grade_one(str(sub), select("2.4"), Limits())
+    if error or not graded.scores:
+        return result("calibration.np_delete_grade.cpu_hog", 0.0, "points",
+                      target="full marks", met=False, note=f"not graded: {error}")  # fmt: skip
+    (score,) = graded.scores
+    large = max(score.checks, key=lambda c: c.check.budget)
+    return result(
+        "calibration.np_delete_grade.cpu_hog",
+        round(score.score, 2),
+        "points",
+        target="full marks",
+        met=bool(score.score == score.max_score),
+        note=f"Q2.4 of a student's np.delete batching, real budgets, next to one CPU hog: "
+        f"{score.score:g}/{score.max_score:g}; its check of 10,800 rows took "
+        f"{large.seconds:.0f} s of wall time ({large.outcome})",
+    )
+
+
 def run(repeat=5, warmup=1, quick=False) -> list[dict]:
+    import tempfile
+
     rows = QUICK_ROWS if quick else ROWS
-    return records(measure_all(repeat, warmup, rows), rows)
+    out = records(measure_all(repeat, warmup, rows), rows)
+    if not quick:  # minutes of CPU: a full run only
+        with tempfile.TemporaryDirectory() as tmp:
+            out.append(graded_next_to_hog(tmp))
+    return out

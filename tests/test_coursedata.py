@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.io
+from running import write_official
 
 import coursedata
 from coursedata import build_standin, download
@@ -39,21 +39,6 @@ PHOTO_CHARS = {"01_list.jpg": 115, "02_letters.jpg": 36, "03_haiku.jpg": 54, "04
 def upright(x: np.ndarray) -> np.ndarray:
     """(N, 1024) NIST36 rows -> (N, 32, 32) upright images."""
     return x.reshape(-1, 32, 32).transpose(0, 2, 1)
-
-
-def write_official(folder: Path, n: int = 5, splits=("train", "valid", "test"), **override):
-    """Write tiny fake nist36_{split}.mat files; ``override`` replaces a split's dict."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    written = {}
-    for split in splits:
-        content = override.get(split) or {
-            f"{split}_data": rng.random((n, 1024)),
-            f"{split}_labels": np.eye(36)[rng.integers(0, 36, n)],
-        }
-        scipy.io.savemat(folder / f"nist36_{split}.mat", content)
-        written[split] = content
-    return written
 
 
 def sha256_bytes(data: bytes) -> str:
