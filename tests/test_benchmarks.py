@@ -299,7 +299,12 @@ def test_the_calibration_section_records_each_condition_and_how_the_scaling_trac
     )
     load = {"idle": 1.0, "cpu_hog": 2.0, "memory_hog": 3.0}
     monkeypatch.setattr(calibration, "load_average", lambda: load[now["condition"]])
-    by_name = {r["name"]: r for r in calibration.run(repeat=2, warmup=0)}
+    # the graded run next to a hog has its own test below: here, its record comes last
+    graded = calibration.result("calibration.np_delete_grade.cpu_hog", 5.0, "points")
+    monkeypatch.setattr(calibration, "graded_next_to_hog", lambda folder: graded)
+    records = calibration.run(repeat=2, warmup=0)
+    assert records[-1] is graded
+    by_name = {r["name"]: r for r in records[:-1]}
     assert order == ["idle", "cpu_hog", "memory_hog", "cpu_hog", "memory_hog", "idle"], (
         "the conditions in turn, one further on each round"
     )
@@ -334,6 +339,46 @@ def test_the_calibration_section_records_each_condition_and_how_the_scaling_trac
     assert "round by round 0.70 to 1.00" in finding and "straddle the target" in finding
     assert by_name["calibration.tracks.cpu_hog"]["value"] == 1.0
     assert by_name["calibration.tracks.cpu_hog"]["met"] is True
+
+
+@pytest.mark.parametrize("points", [5.0, 3.64])
+def test_the_graded_run_next_to_a_hog_records_the_points_and_whether_they_are_full(
+    monkeypatch, tmp_path, points
+):
+    """``calibration.np_delete_grade.cpu_hog`` on a made-up grade (no hog, no grading): the
+    submission written is the student's with the np.delete batching, graded on Q2.4 only."""
+    import grader.__main__
+    from benchmarks import calibration
+
+    seen = {}
+
+    @contextlib.contextmanager
+    def fake_neighbour(condition):
+        seen["condition"] = condition
+        yield None
+
+    def fake_grade_one(folder, questions, limits):
+        seen["questions"] = [q.id for q in questions]
+        seen["nn"] = (Path(folder) / "nn.py").read_text()
+        large = types.SimpleNamespace(
+            check=types.SimpleNamespace(budget=100.0), seconds=91.2, outcome="passed"
+        )
+        small = types.SimpleNamespace(
+            check=types.SimpleNamespace(budget=2.0), seconds=0.1, outcome="passed"
+        )
+        score = types.SimpleNamespace(score=points, max_score=5.0, checks=[small, large])
+        return types.SimpleNamespace(scores=[score]), ""
+
+    monkeypatch.setattr(calibration, "neighbour", fake_neighbour)
+    monkeypatch.setattr(grader.__main__, "grade_one", fake_grade_one)
+    record = calibration.graded_next_to_hog(tmp_path)
+    assert RECORD_KEYS <= set(record)
+    assert seen["condition"] == "cpu_hog" and seen["questions"] == ["2.4"]
+    assert "np.delete(x, i, axis=0)" in seen["nn"]
+    assert record["name"] == "calibration.np_delete_grade.cpu_hog"
+    assert record["value"] == points and record["unit"] == "points"
+    assert record["met"] is (points == 5.0)
+    assert "took 91 s of wall time" in record["note"]
 
 
 @pytest.mark.parametrize("condition", ["cpu_hog", "memory_hog"])
