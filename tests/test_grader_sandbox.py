@@ -297,12 +297,12 @@ def softmax(x):
 """
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not BWRAP, reason="bubblewrap cannot run here")
 def _inside_tmp(path: Path) -> bool:
     return Path("/tmp") in path.resolve().parents
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not BWRAP, reason="bubblewrap cannot run here")
 def test_inside_bubblewrap_the_answers_and_the_grader_are_out_of_reach(tmp_path):
     from grader.checks.q2_2_2 import softmax_task
 
