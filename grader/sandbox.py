@@ -435,17 +435,18 @@ def _input_paths(inputs: list[dict]) -> list[str]:
 
 
 # ------------------------------------------------------------------------- process output
-def _signal_name(returncode: int) -> str:
+def _signal_name(number: int) -> str:
     try:
-        return signal.Signals(-returncode).name
+        return signal.Signals(number).name
     except ValueError:
-        return f"signal {-returncode}"
+        return f"signal {number}"
 
 
 def _death_reason(returncode: int, limits: Limits, cpu_cap: float) -> str:
     if returncode < 0 or returncode > 128:
-        # bubblewrap reports its child's death by signal N as exit status 128 + N
-        name = _signal_name(-returncode if returncode < 0 else 128 - returncode)
+        # a direct child (the reduced mode) killed by signal N has returncode -N; bubblewrap
+        # reports its child's death by signal N as exit status 128 + N
+        name = _signal_name(-returncode if returncode < 0 else returncode - 128)
         if name == "SIGSEGV":
             return "the process crashed with a segmentation fault (SIGSEGV)"
         if name == "SIGXCPU":

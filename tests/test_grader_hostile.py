@@ -12,6 +12,7 @@ in batch, reaching a classmate's files. They run with the sandbox on (bubblewrap
 can run; ``test_the_reduced_mode_still_holds`` grades the same attacks without it.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / "tests" / "mutants" / "student" / "nn.py"
 QUESTIONS = select("2.2.2,2.2.1")
 LIMITS = Limits(memory_mb=2048, max_check_seconds=4)
-# Q2.2.2 and Q2.2.1 only: their correct checks take milliseconds, so a 2 s cap per check
+# Q2.2.2 and Q2.2.1 only: their correct checks take milliseconds, so a 1 s cap per check
 # stops each runaway (hang, sleep, flood) sooner without touching them.
-SOFTMAX_LIMITS = Limits(memory_mb=2048, max_check_seconds=2)
+SOFTMAX_LIMITS = Limits(memory_mb=2048, max_check_seconds=1)
 BWRAP = sandbox_mode(LIMITS).bwrap is not None
 
 # name -> (code replacing softmax, words the Q2.2.2 message must contain)
@@ -181,6 +182,23 @@ HOSTILE = {
 }
 
 
+# What the reduced mode (no bubblewrap) still holds: caps, deadlines, the progress channel,
+# bounded read-back, blocked imports of the references, the read-only answer keys (private
+# inputs never written), crashes named as such. What it does not: the file system (the
+# grader runs as root or as the grader's user), so file-system attacks are left to bubblewrap.
+REDUCED_HOLDS = ("hang", "os_exit", "segfault", "nan", "imports_solutions", "imports_oracle",
+                 "forges_progress", "huge_return")  # fmt: skip
+# The attacks on the file system: without bubblewrap they would reach this checkout (append
+# to the grader's modules, overwrite results) instead of failing, so they run only inside it.
+FILE_SYSTEM_ATTACKS = ("rewrites_grader", "reads_the_oracle_source",
+                       "reads_the_reference_network", "writes_results")  # fmt: skip
+needs_bubblewrap = pytest.mark.skipif(
+    not BWRAP,
+    reason="needs bubblewrap: without it this attack on the file system would reach the "
+    "checkout (test_the_reduced_mode_still_holds runs what the reduced mode holds)",
+)
+
+
 def _submission(folder: Path, hostile_code: str) -> Path:
     folder.mkdir(parents=True)
     shutil.copy(STUDENT, folder / "nn.py")
@@ -202,7 +220,11 @@ def _validate(results: dict) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(HOSTILE))
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=needs_bubblewrap) if n in FILE_SYSTEM_ATTACKS else n
+     for n in sorted(HOSTILE)],
+)  # fmt: skip
 def test_a_hostile_softmax_loses_only_its_own_question(name, tmp_path):
     code, words = HOSTILE[name]
     sub = _submission(tmp_path / name, code)
@@ -296,6 +318,7 @@ def _grader_digest() -> str:
 
 
 @pytest.mark.slow
+@needs_bubblewrap
 def test_the_grader_source_is_out_of_the_submissions_reach(tmp_path):
     """The submission appends to every grader module it finds: none changes, and the
     results written after it ran are the grader's."""
@@ -333,6 +356,7 @@ def softmax(x):
 
 
 @pytest.mark.slow
+@needs_bubblewrap
 def test_an_escaped_process_cannot_rewrite_the_results_after_the_grader_exits(tmp_path):
     results = tmp_path / "results.json"
     marker = tmp_path / "escaped"
@@ -362,6 +386,7 @@ def softmax(x):
 
 
 @pytest.mark.slow
+@needs_bubblewrap
 def test_in_batch_a_student_cannot_reach_a_classmate(tmp_path):
     from grader.batch import grade_batch
 
@@ -405,20 +430,12 @@ def test_the_peak_memory_measure_is_the_graders_own():
     assert int(out.split()[-1]) / 1024 < 300
 
 
-# What the reduced mode (no bubblewrap) still holds: caps, deadlines, the progress channel,
-# bounded read-back, blocked imports of the references, the read-only answer keys (private
-# inputs never written). What it does not: the file system (the grader runs as root or as
-# the grader's user), so file-system attacks are left to bubblewrap.
-REDUCED_HOLDS = ("hang", "os_exit", "nan", "imports_solutions", "imports_oracle",
-                 "forges_progress", "huge_return")  # fmt: skip
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", REDUCED_HOLDS)
 def test_the_reduced_mode_still_holds(name, tmp_path):
     code, words = HOSTILE[name]
     sub = _submission(tmp_path / name, code)
-    limits = Limits(memory_mb=2048, max_check_seconds=2, sandbox="reduced")
+    limits = dataclasses.replace(SOFTMAX_LIMITS, sandbox="reduced")
     result, error = grade_one(str(sub), QUESTIONS, limits, results=tmp_path / "r.json")
     assert not error
     scores = {s.question.id: s for s in result.scores}
@@ -551,6 +568,7 @@ PLANTS_A_LINK = textwrap.dedent(
 
 
 @pytest.mark.slow
+@needs_bubblewrap
 def test_a_link_planted_in_the_job_folder_opens_nothing_for_the_next_child(tmp_path):
     sub = _submission(tmp_path / "link", PLANTS_A_LINK)
     result, error = grade_one(str(sub), select("2.2.2"), LIMITS)

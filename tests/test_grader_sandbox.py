@@ -44,6 +44,22 @@ def _student(folder: Path, extra: str = "") -> Path:
 
 
 # ------------------------------------------------------------------------- ingestion
+@pytest.mark.parametrize("via", ["direct child", "bubblewrap"])
+@pytest.mark.parametrize(
+    "number, words",
+    [(11, "segmentation fault"), (9, "more memory than the 2048 MB cap"),
+     (24, "more than its 30 s of CPU time"), (25, "larger than the 1024 MB cap"),
+     (15, "killed by SIGTERM")],
+)  # fmt: skip
+def test_a_death_by_signal_is_named_the_same_with_or_without_bubblewrap(via, number, words):
+    """The reduced mode's child dies with returncode -N; bubblewrap reports 128 + N."""
+    from grader.sandbox import _death_reason
+
+    returncode = -number if via == "direct child" else 128 + number
+    reason = _death_reason(returncode, Limits(memory_mb=2048, file_mb=1024), cpu_cap=30)
+    assert words in reason and "signal -" not in reason, reason
+
+
 def test_a_submission_is_a_package_or_a_folder_and_nrk_impl_names_one(tmp_path, monkeypatch):
     """``Submission``: what run_question takes; without a spec, ``$NRK_IMPL`` names it (a
     folder is ingested like any other)."""
