@@ -127,9 +127,14 @@ def pytorch_or_skip():
     """``torch``, for the top of a Q6 test module: the module is skipped where PyTorch or
     torchvision is not installed (Q1-Q5 need neither). Its tests run torch on one thread with
     ``pytest.mark.usefixtures("one_torch_thread")`` (``conftest.py``)."""
+    import importlib.util
+
     import pytest
 
     from grader.questions import NEEDS_PYTORCH
 
-    pytest.importorskip("torchvision", reason=NEEDS_PYTORCH)
+    # torchvision is looked for, not imported (a second or two per process): the tests and
+    # modules that use it import it
+    if importlib.util.find_spec("torchvision") is None:
+        pytest.skip(NEEDS_PYTORCH, allow_module_level=True)
     return pytest.importorskip("torch", reason=NEEDS_PYTORCH)
