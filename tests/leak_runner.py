@@ -8,6 +8,12 @@ function the release defines, with the positional arguments it can take.
 ``python leak_runner.py tasks PLAN.json``: for each job of the plan, the graded function
 replaced by the candidate in the kata's module, the check's task run as the grader's child
 runs it (``grader.child.run_check``), its outcome written into the job's folder.
+
+``python leak_runner.py serve -``: the commands above read from stdin, one per line
+(``candidates OUT.json``, then ``tasks PLAN.json`` for each stage), each answered on stdout by
+``done STATUS`` once it is over: the release is imported once for the candidates and every
+stage of tasks. Whatever the candidates print goes
+to stderr, and none of them can read stdin.
 """
 
 import ast
@@ -192,7 +198,25 @@ def mutants(plan_path: str) -> int:
     return 0
 
 
+def serve(_: str) -> int:
+    """Run the commands read from stdin in this process, one per line, until it closes."""
+    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # a candidate calling input() reads nothing, not the next command
+    os.dup2(2, 1)  # what a candidate prints goes to stderr, never into a reply
+    sys.stdout = sys.stderr
+    for line in requests:
+        command, _, arg = line.strip().partition(" ")
+        status = COMMANDS[command](arg)
+        replies.write(f"done {status}\n")
+        replies.flush()
+    return 0
+
+
+COMMANDS = {"candidates": candidates, "tasks": tasks, "mutants": mutants, "serve": serve}
+
 if __name__ == "__main__":
     sys.path[:0] = [str(RELEASE), str(RELEASE / "tests")]
     command, arg = sys.argv[1], sys.argv[2]
-    sys.exit({"candidates": candidates, "tasks": tasks, "mutants": mutants}[command](arg))
+    sys.exit(COMMANDS[command](arg))
