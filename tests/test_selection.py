@@ -166,18 +166,20 @@ def _collected(*args) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="student release: no solutions/")
 def test_only_the_full_grade_of_the_solutions_stands_in_for_their_costliest_graded_checks():
-    """The autoencoder's and Q6.1.2's end-to-end graded checks of the solutions leave the run
-    only where the full grade (which trains them through the grader) is in it; Q3's and Q6.1.1's
-    stay, and nothing else is left out."""
+    """Q3.2's, the autoencoder's and Q6.1.2's end-to-end graded checks of the solutions leave
+    the run only where the full grade (which trains them through the grader) is in it; Q3.1's
+    and Q6.1.1's stay, and nothing else is left out."""
     alone = _collected("tests/test_graded_checks.py")
     with_grade = _collected("tests/test_graded_checks.py", "tests/test_grader.py")
     left_out = alone - with_grade
     assert {n.split("[")[1].split("-")[0] for n in left_out} == {
+        "q3_2",
         "q5_2",
         "q5_3_1",
         "q5_3_2",
         "q6_1_2",
     }, sorted(left_out)
-    assert len(left_out) == 5, sorted(left_out)  # the end-to-end ones only
+    assert len(left_out) == 6, sorted(left_out)  # the end-to-end ones only
     assert any("q3_1-training-on-nist36" in n for n in with_grade)
+    assert not any("q3_2-training" in n for n in with_grade)
     assert any("q6_1_1-train-fc" in n for n in with_grade)
