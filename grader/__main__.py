@@ -190,10 +190,10 @@ def main(argv=None) -> int:
     if argv and argv[0] in COMMANDS:
         return COMMAND_MAIN[argv[0]](argv[1:])
     args = parse_args(argv)
+    questions = select(args.questions)  # a mistyped id before the checks are imported
     checks = use_photos(args)
     from grader.report import table
 
-    questions = select(args.questions)
     result, error = grade_one(
         args.impl,
         questions,
@@ -240,11 +240,12 @@ def batch_main(argv) -> int:
     )
     _grading_options(parser)
     args = parser.parse_args(argv)
+    questions = select(args.questions)
     checks = use_photos(args)
     csv_path = grade_batch(
         Path(args.submissions),
         Path(args.out),
-        select(args.questions),
+        questions,
         limits_from(args),
         jobs=args.jobs,
         figures=args.figures,
@@ -346,15 +347,16 @@ def release_main(argv) -> int:
 
 def checks_main(argv) -> int:
     """List every check: question, weight, points, time budget."""
-    from grader.checks import CHECKS
-
     parser = argparse.ArgumentParser(
         prog="python -m grader checks",
         description="List every graded check with its share of the points and time budget.",
     )
     parser.add_argument("--questions", default=None)
     args = parser.parse_args(argv)
-    for question in select(args.questions):
+    questions = select(args.questions)
+    from grader.checks import CHECKS
+
+    for question in questions:
         checks = [c for c in CHECKS if c.question == question.id]
         total = sum(c.weight for c in checks if not c.feedback) or 1.0
         kind = "written, not scored" if question.written else f"{question.points} points"

@@ -58,8 +58,6 @@ def grade_one(
     error : str
         Why nothing could be graded, or "".
     """
-    preload()
-    from grader.grade import Grade, grade
     from grader.implementation import ImplementationError
     from grader.report import gradescope_results, write_results
     from grader.sandbox import Limits, SandboxUnavailable, sandbox_mode
@@ -67,15 +65,20 @@ def grade_one(
     from grader.submission import open_submission
 
     limits = limits or Limits()
-    if limits.machine_factor is None:  # this machine's speed, before any submission runs
-        from grader.calibration import machine_factor
-
-        limits = dataclasses.replace(limits, machine_factor=machine_factor())
     start = time.monotonic()
     result, error, mode_line = None, "", ""
     try:
         mode_line = sandbox_mode(limits).line
+        # opening runs none of the submission's code: a missing folder or an unreadable zip
+        # is reported before the imports and the calibration a grade needs
         with open_submission(spec) as submission:
+            preload()
+            from grader.grade import grade
+
+            if limits.machine_factor is None:  # this machine's speed, before it runs
+                from grader.calibration import machine_factor
+
+                limits = dataclasses.replace(limits, machine_factor=machine_factor())
             result = grade(submission, questions, limits, out, library_penalty, log, jobs, checks)
             result.skipped = list(submission.skipped)
     except (ImplementationError, SandboxUnavailable) as exc:
@@ -83,6 +86,8 @@ def grade_one(
     except Exception:  # the grader's own failure: still leave a valid results.json
         error = "the grader failed: " + traceback.format_exc(limit=5)
     if result is None:
+        from grader.grade import Grade
+
         result = Grade(str(spec), failed_everywhere(questions, error), time.monotonic() - start)
     result.sandbox = mode_line
     if results:

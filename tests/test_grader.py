@@ -352,6 +352,29 @@ def test_an_unreadable_zip_still_gets_a_valid_results_json(tmp_path):
     assert tests["2.2.2"]["score"] == 0 and "not a readable zip" in tests["2.2.2"]["output"]
 
 
+def test_bad_arguments_are_refused_before_the_checks_are_imported(tmp_path):
+    """A mistyped question or a submission that is not there is said at once: not after
+    importing matplotlib and measuring the machine's speed (nor, for the question, after
+    importing the check modules)."""
+    code = (
+        "import sys\nfrom grader.__main__ import main\n"
+        "try:\n    rc = main(sys.argv[1:])\nexcept SystemExit as exc:\n    rc = exc.code\n"
+        "heavy = sorted(m for m in ('grader.checks', 'matplotlib', 'grader.calibration')"
+        " if m in sys.modules)\nprint(rc, heavy)"
+    )
+    cases = (
+        (["--impl", str(tmp_path / "nowhere")], "['grader.checks']"),
+        (["--questions", "9.9"], "[]"),
+    )
+    for args, imported in cases:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            env=os.environ | {"PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+        assert proc.stdout.split() == ["2", imported], (args, proc.stdout, proc.stderr[-2000:])
+
+
 @pytest.mark.parametrize("command", [(), ("checks",), ("batch", ".")])
 def test_an_unknown_question_is_an_error_naming_the_valid_ones(command):
     proc = _grade(*command, "--questions", "2.2.2,9.9", timeout=120)
