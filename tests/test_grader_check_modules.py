@@ -75,40 +75,22 @@ print(json.dumps(found))
 LIBRARIES = ("numpy", "scipy.ndimage", "scipy.special", "skimage.measure", "matplotlib")
 
 
-@pytest.fixture(scope="module")
-def imported_answers():
-    """``{module: [answers' modules it imported] or {"error": traceback}}``."""
+def test_importing_a_check_module_imports_no_answers():
+    """Every module of grader/checks/, each in its own forked child (one test: the
+    interpreter that forks them is started once, on one pytest-xdist worker)."""
     if not hasattr(os, "fork"):
         pytest.skip("needs os.fork (POSIX)")
     proc = _python(IMPORT_EACH, *(json.dumps(x) for x in (MODULES, ANSWERS, LIBRARIES)))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def test_every_q2_question_has_its_module():
-    ids = [q.id for q in QUESTIONS if q.id.startswith("2.")]
-    expected = {"grader.checks.q" + i.replace(".", "_") for i in ids if question_checks(i)}
-    assert expected == set(Q2_MODULES)
-
-
-def test_no_check_module_is_over_about_400_lines():
-    sizes = {
-        p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in CHECKS_DIR.glob("*.py")
-    }
-    over = {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES}
-    assert not over, (
-        f"over {MAX_MODULE_LINES} lines: {over}; move a coherent part into a helper module "
-        "by topic (boxes.py, photos.py, generated.py ...)"
-    )
-
-
-@pytest.mark.parametrize("module", MODULES)
-def test_importing_a_check_module_imports_no_answers(module, imported_answers):
-    found = imported_answers[module]
-    assert "error" not in found, found
-    assert found == [], (
-        f"importing {module} imports {found}: import the oracle inside the judge (or "
-        "inputs()) that needs it, never at module level"
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert sorted(found) == MODULES
+    failed = {m: f["error"] for m, f in found.items() if "error" in f}
+    assert not failed, "\n".join(f"importing {m} failed:\n{e}" for m, e in failed.items())
+    offenders = {m: f for m, f in found.items() if f}
+    assert not offenders, "\n".join(
+        f"importing {m} imports {f}: import the oracle inside the judge (or inputs()) that "
+        "needs it, never at module level"
+        for m, f in offenders.items()
     )
 
 

@@ -323,6 +323,8 @@ def test_release_command_says_why_it_refuses(tiny_project, tmp_path, monkeypatch
         assert "answered" not in zf.read(f"{RELEASE_FOLDER}/kata/nn.py").decode()
 
 
+# The release is built end to end (the committed tree, the public face recorded over the
+# solutions and every mutant: about 10 s on 2 cores): the tests that read it are slow tier.
 @pytest.fixture
 def release(release_zip, release_tree):  # noqa: F811 - the session's release (tests/releases.py)
     return release_zip, release_tree
@@ -332,6 +334,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_release_is_the_project_without_instructor_files(release):
     archive, folder = release
     with zipfile.ZipFile(archive) as zf:
@@ -359,6 +362,7 @@ def test_release_is_the_project_without_instructor_files(release):
     assert all((folder / p / "__init__.py").is_file() for p in ("grader", "coursedata", "kata"))
 
 
+@pytest.mark.slow
 def test_release_runs_the_public_face(release):
     """The answers the grader holds stay out: the oracle's public face, the recorded values,
     no Q3.1 training loop, no Q4 data builder, no training loop in the kata's given code."""
@@ -449,6 +453,7 @@ def test_readme_commands_are_read_from_blocks_and_spans():
     assert readme_commands(text, "B") == ["pytest -m q6_1_1"]
 
 
+@pytest.mark.slow
 def test_release_readme_is_the_students(release):
     _, folder = release
     readme = (folder / "README.md").read_text(encoding="utf-8")
