@@ -3,15 +3,19 @@ tier, the whole suite and a full grade of the solutions, each run as a subproces
 repository root, against the goals of issue 15, with the load average before and the CPU time
 the command used (on a shared machine the wall time grows with the load, the CPU time less).
 
-They run in the environment the benchmark command was started with (OpenBLAS overrides
-included: the tests keep them), plus ``MPLBACKEND=Agg``, less ``PYTHONDONTWRITEBYTECODE``: tox
-does not pass it on, and Python writes its bytecode caches by default (with it set, every run
+They run as tox runs the README's commands: in the environment the benchmark command was
+started with (OpenBLAS overrides included: the tests keep them), plus the ``set_env`` of
+``tox.ini``'s ``[testenv]`` (one BLAS and OpenMP thread a process, ``MPLBACKEND=Agg``,
+``PYTEST_PLUGINS``; without them each pytest-xdist worker's NumPy starts a thread a core: the
+whole suite took 625 instead of 552 s on 2 cores), less ``PYTHONDONTWRITEBYTECODE``: tox does
+not pass it on, and Python writes its bytecode caches by default (with it set, every run
 compiles the project again and pytest rewrites every test file again: 59 instead of 47 s for
 the fast tier on 2 cores).
 """
 
 from __future__ import annotations
 
+import configparser
 import importlib.util
 import os
 import re
@@ -28,6 +32,15 @@ SOLUTIONS = [*PYTEST, "--impl", "solutions"]
 XDIST = ["-n", "auto"] if importlib.util.find_spec("xdist") else []
 LOADGROUP = ["--dist", "loadgroup"] if XDIST else []  # as tox.ini: xdist_group tests share a worker
 DURATIONS = "--durations=20"  # the slowest tests, listed in the log (output only)
+
+
+def tox_set_env(tox_ini=ROOT / "tox.ini") -> dict:
+    """The ``set_env`` of ``tox.ini``'s ``[testenv]``, which every environment inherits."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(tox_ini, encoding="utf-8")
+    lines = parser.get("testenv", "set_env", fallback="").splitlines()
+    pairs = (line.partition("=") for line in lines if "=" in line)
+    return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 def _release_ignores():
@@ -84,9 +97,8 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
     -------
     records : list of dict
     """
-    env = dict(os.environ if env is None else env)
-    env.setdefault("MPLBACKEND", "Agg")
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as tox runs them (see the module)
+    env = dict(os.environ if env is None else env) | tox_set_env()  # as tox runs them
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # (see the module)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = []

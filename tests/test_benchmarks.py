@@ -523,6 +523,19 @@ def test_the_students_runs_are_timed_without_pytorch(tmp_path):
     assert "median" not in records[1]["note"]
 
 
+def test_the_timed_runs_get_the_environment_tox_gives_them(tmp_path):
+    """tox.ini's set_env (one BLAS thread a process ...) and no PYTHONDONTWRITEBYTECODE,
+    whatever the benchmark command was started with."""
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "PYTEST_PLUGINS", "PYTHONDONTWRITEBYTECODE")
+    probe = [sys.executable, "-c", f"import os; print([os.environ.get(n) for n in {names!r}])"]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "8", "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("OMP_NUM_THREADS", None)
+    suite_times.run(tmp_path, env, commands=(("suite.probe", probe, 1.0, "short"),))
+    printed = (tmp_path / "suite.probe.log").read_text().strip().splitlines()[-1]
+    assert printed == str(["1", "1", "grader.pytest_plugin", None])
+    assert suite_times.tox_set_env()["OPENBLAS_NUM_THREADS"] == "1"
+
+
 def test_the_student_and_maintainer_runs_are_two_sections():
     names = [c[0] for c in suite_times.COMMANDS]
     assert {n.split(".")[0] for n in names} == {"selfcheck", "suite"}
