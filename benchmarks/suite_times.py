@@ -6,11 +6,14 @@ the command used (on a shared machine the wall time grows with the load, the CPU
 They run as tox runs the README's commands: in the environment the benchmark command was
 started with (OpenBLAS overrides included: the tests keep them), plus the ``set_env`` of
 ``tox.ini``'s ``[testenv]`` (one BLAS and OpenMP thread a process, ``MPLBACKEND=Agg``,
-``PYTEST_PLUGINS``; without them each pytest-xdist worker's NumPy starts a thread a core: the
-whole suite took 625 instead of 552 s on 2 cores), less ``PYTHONDONTWRITEBYTECODE``: tox does
-not pass it on, and Python writes its bytecode caches by default (with it set, every run
-compiles the project again and pytest rewrites every test file again: 59 instead of 47 s for
-the fast tier on 2 cores).
+``PYTEST_PLUGINS``: the tests and tox's environments run with them, whatever the shell has),
+less ``PYTHONDONTWRITEBYTECODE``: tox does not pass it on, and Python writes its bytecode
+caches by default (with it set, every run compiles the project again and pytest rewrites every
+test file again: 59 instead of 47 s for the fast tier, back to back on 2 cores).
+
+On a shared 2-core machine the whole suite took 541, 552, 625 and 637 s in four runs within 75
+minutes (the CPU time the runs used grew with it): compare rows of one run, and repeat a row
+before reading a change of less than about 15% into it.
 """
 
 from __future__ import annotations
