@@ -14,6 +14,14 @@ test file again: 59 instead of 47 s for the fast tier, back to back on 2 cores).
 On a shared 2-core machine the whole suite took 541, 552, 625 and 637 s in four runs within 75
 minutes (the CPU time the runs used grew with it): compare rows of one run, and repeat a row
 before reading a change of less than about 15% into it.
+
+Where a test run's time goes: pytest lists every test's time (``--durations=0``), and
+:func:`breakdown` sums it by test file over the pytest-xdist workers (``<name>.tests``,
+``<name>.file.<stem>``), against the time the goal leaves the workers (the goal's seconds
+times the workers). The CPU time a row notes is the rusage of the processes the command waited
+for: the grader's checks sandboxed by bubblewrap are not among them (a full grade of the
+solutions shows about a tenth of its training), so each row also notes how busy the machine's
+cores were during the run (``/proc/stat``: every process on the machine, ours or not).
 """
 
 from __future__ import annotations
@@ -34,7 +42,14 @@ SOLUTIONS = [*PYTEST, "--impl", "solutions"]
 # as tox runs them (tox.ini): in parallel when pytest-xdist is installed
 XDIST = ["-n", "auto"] if importlib.util.find_spec("xdist") else []
 LOADGROUP = ["--dist", "loadgroup"] if XDIST else []  # as tox.ini: xdist_group tests share a worker
-DURATIONS = "--durations=20"  # the slowest tests, listed in the log (output only)
+# every test's time (5 ms or more), slowest first, in the log; summed by file (breakdown)
+DURATIONS = "--durations=0"
+#: Test files named in a run's breakdown, the longest first; the others are summed in one row
+TOP_FILES = 8
+# the "@group" pytest-xdist's --dist loadgroup appends to a test's id
+XDIST_GROUP = re.compile(r"@[^\[\]@]*$")
+# pytest's --durations lines: "12.34s call     tests/test_x.py::test_y[param]@group"
+DURATION_LINE = re.compile(r"^(\d+(?:\.\d+)?)s +(?:call|setup|teardown) +(([^\s:]+)::\S+)", re.M)
 
 
 def tox_set_env(tox_ini=ROOT / "tox.ini") -> dict:
@@ -89,7 +104,7 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
     Parameters
     ----------
     out_dir : str or Path
-        Receives each command's output, ``<name>.log`` (pytest's with the 20 slowest tests).
+        Receives each command's output, ``<name>.log`` (pytest's with every test's time).
     env : dict, optional
         The environment (default: this process's).
     timeout : float
@@ -121,7 +136,7 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
                 run_env = env | {"PYTHONPATH": os.pathsep.join(paths)}
             runs = []
             for _ in range(SHORT_REPEATS if target_s <= SHORT_S else 1):
-                cpu_before = _children_cpu()
+                cpu_before, busy_before = _children_cpu(), machine_cpu()
                 wall, (rc, summary) = timed(
                     lambda c=command, e=run_env, f=logfile: run_logged(c, e, timeout, f)
                 )
@@ -129,11 +144,12 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
                 reported = PYTEST_SECONDS.search(summary)
                 if name in COLLECTION_ONLY and reported:
                     seconds = float(reported.group(1))
-                runs.append((seconds, wall, _children_cpu() - cpu_before, rc, summary))
+                busy = _busy_share(busy_before, machine_cpu())
+                runs.append((seconds, wall, _children_cpu() - cpu_before, rc, summary, busy))
         ranked = sorted(runs, key=lambda r: r[0])
-        seconds, wall, cpu, rc, summary = ranked[len(ranked) // 2]
+        seconds, wall, cpu, rc, summary, busy = ranked[len(ranked) // 2]
         if any(r[3] != 0 for r in runs):  # a failed run is the one recorded
-            seconds, wall, cpu, rc, summary = next(r for r in runs if r[3] != 0)
+            seconds, wall, cpu, rc, summary, busy = next(r for r in runs if r[3] != 0)
         spread = (
             f"median of {len(runs)} runs ({ranked[0][0]:.1f} to {ranked[-1][0]:.1f} s); "
             if len(runs) > 1
@@ -151,18 +167,129 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
                 target=target,
                 met=bool(ok and seconds <= target_s),
                 note=f"exit {rc}: {summary}; {spread}wall {wall:.1f} s, CPU {cpu:.1f} s (user + "
-                f"system, all processes); load {before} before; OPENBLAS_NUM_THREADS="
+                "system of the processes it waited for, sandboxed checks not counted)"
+                + (f", the machine's cores {busy:.0%} busy" if busy is not None else "")
+                + f"; load {before} before; OPENBLAS_NUM_THREADS="
                 f"{env.get('OPENBLAS_NUM_THREADS', 'unset')}"
                 + ("; PyTorch hidden (the student's Q1-Q5 environment)" if hidden else ""),
                 wall_s=wall,
                 cpu_s=cpu,
+                busy=busy,
                 rc=rc,
                 load_before=before,
                 command=" ".join(["python", *command[1:]]),
                 openblas_num_threads=env.get("OPENBLAS_NUM_THREADS"),
             )
         )
+        if DURATIONS in command and logfile.is_file():
+            workers = auto_workers() if "-n" in command else 1
+            out += breakdown(name, logfile.read_text(), target_s, workers, before)
     return out
+
+
+def test_time_by_file(output):
+    """The time of each test file's tests in pytest's ``--durations`` listing, longest first.
+
+    Parameters
+    ----------
+    output : str
+        pytest's output, with ``--durations=0`` (every test of 5 ms or more).
+
+    Returns
+    -------
+    dict of str to (float, str, float)
+        Path (as pytest names it) to the seconds of its tests' call, setup and teardown
+        (summed over the pytest-xdist workers: the time they spent in that file's tests, their
+        start-up and collection not included), its longest test's id and that test's seconds.
+    """
+    seconds, tests = {}, {}
+    for time_s, test, path in DURATION_LINE.findall(output):
+        seconds[path] = seconds.get(path, 0.0) + float(time_s)
+        tests[test] = tests.get(test, 0.0) + float(time_s)
+    longest = {}
+    for test, time_s in tests.items():
+        path = test.split("::")[0]
+        if time_s > longest.get(path, ("", -1.0))[1]:
+            longest[path] = (test, time_s)
+    ranked = sorted(seconds, key=lambda path: -seconds[path])
+    return {path: (seconds[path], *longest[path]) for path in ranked}
+
+
+def breakdown(name, output, target_s, workers, load=None, top=TOP_FILES):
+    """Records of where a test run's time went: ``<name>.tests``, the tests' time summed over
+    the workers against what the goal leaves them (``target_s`` on ``workers`` workers), and
+    ``<name>.file.<stem>`` for the ``top`` longest files (``<name>.file.others``: the rest).
+
+    Returns
+    -------
+    records : list of dict
+        Empty when ``output`` lists no durations.
+    """
+    by_file = test_time_by_file(output)
+    if not by_file:
+        return []
+    total = sum(seconds for seconds, _, _ in by_file.values())
+    budget = target_s * workers
+    records = [
+        result(
+            f"{name}.tests",
+            total,
+            "s",
+            ratio=total / budget,
+            vs="the goal's worker time",
+            note=f"the tests' own time (pytest --durations: call, setup, teardown) summed over "
+            f"{workers} worker(s), their start-up and collection not included; the goal's "
+            f"{target_s:g} s on {workers} worker(s) leaves them {budget:g} s",
+            load=load,
+            workers=workers,
+            budget_s=budget,
+        )
+    ]
+    for path, (seconds, test, test_s) in list(by_file.items())[:top]:
+        shown = XDIST_GROUP.sub("", test.split("::", 1)[1])
+        note = f"{path}; its longest test {shown} {test_s:.1f} s"
+        records.append(
+            result(f"{name}.file.{Path(path).stem}", seconds, "s", ratio=seconds / total,
+                   vs=f"{name}.tests", note=note, load=load)
+        )  # fmt: skip
+    others = list(by_file)[top:]
+    if others:
+        seconds = sum(by_file[path][0] for path in others)
+        records.append(
+            result(f"{name}.file.others", seconds, "s", ratio=seconds / total,
+                   vs=f"{name}.tests", note=f"{len(others)} other test files", load=load)
+        )  # fmt: skip
+    return records
+
+
+def auto_workers():
+    """The workers ``-n auto`` starts here, as pytest-xdist counts them."""
+    from types import SimpleNamespace
+
+    from xdist.plugin import pytest_xdist_auto_num_workers
+
+    config = SimpleNamespace(option=SimpleNamespace(numprocesses="auto"))
+    return pytest_xdist_auto_num_workers(config)
+
+
+def machine_cpu():
+    """(busy, all) CPU seconds of every core of the machine since boot, from ``/proc/stat``;
+    None where there is none."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            ticks = [int(t) for t in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    hertz = os.sysconf("SC_CLK_TCK")
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks) - idle) / hertz, sum(ticks) / hertz
+
+
+def _busy_share(before, after):
+    """The share of the machine's CPU time that was busy between two :func:`machine_cpu`."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def _children_cpu():

@@ -215,6 +215,69 @@ def test_suite_summary_is_the_test_runners_closing_line(tmp_path):
     assert (rc, summary) == (2, "Total: 5/9")
 
 
+# pytest's --durations listing as pytest 8-9 prints it, xdist's "@group" on grouped tests
+DURATIONS_OUTPUT = """\
+============================= slowest durations ==============================
+12.50s call     tests/test_a.py::test_long[x-1]@release
+2.00s setup    tests/test_a.py::test_long[x-1]@release
+3.25s call     tests/test_b.py::TestK::test_m
+1.00s call     tests/test_a.py::test_short
+0.50s teardown tests/test_b.py::TestK::test_m
+0.25s call     tests/test_c.py::test_c
+
+(12 durations < 0.005s hidden.  Use -vv to show these durations.)
+======================== 5 passed in 9.10s (1.5s) ========================
+"""
+
+
+def test_the_tests_time_is_summed_by_file_with_each_files_longest_test():
+    by_file = suite_times.test_time_by_file(DURATIONS_OUTPUT)
+    assert list(by_file) == ["tests/test_a.py", "tests/test_b.py", "tests/test_c.py"]
+    seconds, longest, longest_s = by_file["tests/test_a.py"]
+    assert (seconds, longest, longest_s) == (15.5, "tests/test_a.py::test_long[x-1]@release", 14.5)
+    assert by_file["tests/test_b.py"] == (3.75, "tests/test_b.py::TestK::test_m", 3.75)
+    assert suite_times.test_time_by_file("== 3 passed in 0.1s ==") == {}
+
+
+def test_the_breakdown_weighs_the_tests_time_against_the_workers_goal():
+    records = suite_times.breakdown("suite.x", DURATIONS_OUTPUT, 5.0, 2, top=1)
+    by_name = {r["name"]: r for r in records}
+    assert list(by_name) == ["suite.x.tests", "suite.x.file.test_a", "suite.x.file.others"]
+    total = by_name["suite.x.tests"]
+    assert total["value"] == pytest.approx(19.5) and total["budget_s"] == 10.0
+    assert total["ratio"] == pytest.approx(1.95) and total["workers"] == 2
+    files = [r for r in records if ".file." in r["name"]]
+    assert sum(r["value"] for r in files) == pytest.approx(total["value"])
+    assert sum(r["ratio"] for r in files) == pytest.approx(1.0)
+    assert "test_long[x-1] 14.5 s" in by_name["suite.x.file.test_a"]["note"]  # no "@release"
+    assert by_name["suite.x.file.others"]["note"] == "2 other test files"
+    assert set(total) >= RECORD_KEYS
+    [line] = report.findings(records, {"machine": {"cores": 2}})
+    assert "19.5 s summed over its 2 worker(s), 1.95x the 10 s its goal leaves them" in line
+    assert suite_times.breakdown("suite.x", "no durations", 5.0, 2) == []
+
+
+def test_a_timed_pytest_run_records_its_breakdown_and_how_busy_the_cores_were(tmp_path):
+    """pytest's real --durations output, read by the benchmark: the file that sleeps longer
+    comes first, its time at least its sleep."""
+    tests = tmp_path / "probe"
+    tests.mkdir()
+    (tests / "test_slow.py").write_text("import time\ndef test_s():\n    time.sleep(0.3)\n")
+    (tests / "test_quick.py").write_text("import time\ndef test_q():\n    time.sleep(0.05)\n")
+    command = [*suite_times.PYTEST, str(tests), suite_times.DURATIONS]
+    records = suite_times.run(tmp_path / "out", commands=(("suite.probe", command, 60.0, "x"),))
+    by_name = {r["name"]: r for r in records}
+    assert by_name["suite.probe"]["rc"] == 0, by_name["suite.probe"]["note"]
+    assert list(by_name)[1:] == [
+        "suite.probe.tests", "suite.probe.file.test_slow", "suite.probe.file.test_quick"
+    ]  # fmt: skip
+    assert by_name["suite.probe.file.test_slow"]["value"] >= 0.3
+    assert by_name["suite.probe.tests"]["workers"] == 1  # no -n
+    busy = by_name["suite.probe"]["busy"]
+    assert busy is None or 0.0 <= busy <= 1.0
+    assert suite_times.auto_workers() >= 1
+
+
 def test_report_renders_targets_and_the_training_pairs():
     records = [
         {"name": "training.numpy.float64.b32.t1.epoch", "value": 0.2, "unit": "s",
