@@ -519,8 +519,7 @@ def test_every_command_of_the_release_readme_runs_in_a_fresh_virtualenv(solved_r
     and the self-check and grader say which face they ran."""
     readme = (solved_release / "README.md").read_text(encoding="utf-8")
     commands = readme_commands(readme, "Quick start") + readme_commands(readme, "The student loop")
-    # each command once, in the order first shown: the loop's prose names `python -m
-    # kata.run_q3` again (Q4 reads what it saved), which is not a second run to make
+    # each command once, in the order first shown (a command the prose names twice is one run)
     commands = list(dict.fromkeys(commands))
     commands = [re.sub(r"^python3 -m venv", f"{sys.executable} -m venv", c) for c in commands]
     log = solved_release / "readme-run.log"
@@ -528,6 +527,8 @@ def test_every_command_of_the_release_readme_runs_in_a_fresh_virtualenv(solved_r
     out = log.read_text()
     assert "Q2.2.2            3/3  passed" in out, out[-3000:]
     assert out.count("public checks: your final grade also runs hidden checks") >= 2
+    # the loop's run_q3 saves the network Q4 reads, as the README says
+    assert "Q3.1 saved the best parameters to" in out, out[-3000:]
     venv_python = solved_release / ".venv" / "bin" / "python"
     probe = subprocess.run([str(venv_python), "-c", "import torch"], capture_output=True)
     assert probe.returncode != 0, "Q2-Q5's virtualenv must not need PyTorch (it has it)"
