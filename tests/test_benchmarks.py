@@ -278,6 +278,29 @@ def test_a_timed_pytest_run_records_its_breakdown_and_how_busy_the_cores_were(tm
     assert suite_times.auto_workers() >= 1
 
 
+def test_a_short_rows_log_and_breakdown_are_its_median_runs(tmp_path):
+    """Of three runs taking 0.4, 0 and 0.8 s, the recorded one is the first (the median), not
+    the last: its time, its output in the log, its breakdown."""
+    counter = tmp_path / "runs"
+    code = (
+        "import pathlib, time\n"
+        f"p = pathlib.Path({str(counter)!r})\n"
+        "n = len(p.read_text()) if p.exists() else 0\n"
+        "p.write_text('x' * (n + 1))\n"
+        "time.sleep([0.4, 0.0, 0.8][n])\n"
+        "print(f'{n + 1}.00s call     tests/test_run{n}.py::test_x')\n"
+        "print(f'== 1 passed in {n}.1s ==')\n"
+    )
+    command = [sys.executable, "-I", "-S", "-c", code, suite_times.DURATIONS]
+    records = suite_times.run(tmp_path / "out", commands=(("suite.probe", command, 1.0, "x"),))
+    by_name = {r["name"]: r for r in records}
+    assert 0.4 <= by_name["suite.probe"]["value"] < 0.8
+    assert "median of 3 runs" in by_name["suite.probe"]["note"]
+    assert "tests/test_run0.py" in (tmp_path / "out" / "suite.probe.log").read_text()
+    assert by_name["suite.probe.file.test_run0"]["value"] == 1.0
+    assert not any("test_run1" in name or "test_run2" in name for name in by_name)
+
+
 def test_report_renders_targets_and_the_training_pairs():
     records = [
         {"name": "training.numpy.float64.b32.t1.epoch", "value": 0.2, "unit": "s",
