@@ -332,7 +332,8 @@ def findings(records, context):
             "--durations" in r.get("command", "") for r in suite if "pytest" in r.get("command", "")
         )
         out.append(
-            f"- Missed: {names}, measured once each under the load in their notes. Their "
+            f"- Missed: {names}, measured under the load in their notes (a note says where a "
+            "row is the median of several runs). Their "
             "output is in `<name>.log` in the output folder"
             + (", pytest's ending with every test's time." if slowest else ".")
             + (

@@ -191,7 +191,7 @@ def run(out_dir, env=None, timeout=3600, commands=COMMANDS):
     return out
 
 
-def test_time_by_file(output):
+def file_times(output):
     """The time of each test file's tests in pytest's ``--durations`` listing, longest first.
 
     Parameters
@@ -229,7 +229,7 @@ def breakdown(name, output, target_s, workers, load=None, top=TOP_FILES):
     records : list of dict
         Empty when ``output`` lists no durations.
     """
-    by_file = test_time_by_file(output)
+    by_file = file_times(output)
     if not by_file:
         return []
     total = sum(seconds for seconds, _, _ in by_file.values())

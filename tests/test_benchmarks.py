@@ -231,12 +231,12 @@ DURATIONS_OUTPUT = """\
 
 
 def test_the_tests_time_is_summed_by_file_with_each_files_longest_test():
-    by_file = suite_times.test_time_by_file(DURATIONS_OUTPUT)
+    by_file = suite_times.file_times(DURATIONS_OUTPUT)
     assert list(by_file) == ["tests/test_a.py", "tests/test_b.py", "tests/test_c.py"]
     seconds, longest, longest_s = by_file["tests/test_a.py"]
     assert (seconds, longest, longest_s) == (15.5, "tests/test_a.py::test_long[x-1]@release", 14.5)
     assert by_file["tests/test_b.py"] == (3.75, "tests/test_b.py::TestK::test_m", 3.75)
-    assert suite_times.test_time_by_file("== 3 passed in 0.1s ==") == {}
+    assert suite_times.file_times("== 3 passed in 0.1s ==") == {}
 
 
 def test_the_breakdown_weighs_the_tests_time_against_the_workers_goal():
