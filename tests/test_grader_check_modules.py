@@ -75,6 +75,23 @@ print(json.dumps(found))
 LIBRARIES = ("numpy", "scipy.ndimage", "scipy.special", "skimage.measure", "matplotlib")
 
 
+def test_every_q2_question_has_its_module():
+    ids = [q.id for q in QUESTIONS if q.id.startswith("2.")]
+    expected = {"grader.checks.q" + i.replace(".", "_") for i in ids if question_checks(i)}
+    assert expected == set(Q2_MODULES)
+
+
+def test_no_check_module_is_over_about_400_lines():
+    sizes = {
+        p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in CHECKS_DIR.glob("*.py")
+    }
+    over = {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES}
+    assert not over, (
+        f"over {MAX_MODULE_LINES} lines: {over}; move a coherent part into a helper module "
+        "by topic (boxes.py, photos.py, generated.py ...)"
+    )
+
+
 def test_importing_a_check_module_imports_no_answers():
     """Every module of grader/checks/, each in its own forked child (one test: the
     interpreter that forks them is started once, on one pytest-xdist worker)."""
